@@ -1,0 +1,122 @@
+"""The orchestrators' activities: every I/O step of a run, as plain JSON-in, JSON-out functions.
+
+The Functions app and the local driver both bind these to `Services`; the orchestrators only
+ever see their names and JSON results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from functools import partial
+from typing import Any
+
+from drift.bootstrap import Services
+from drift.delta_log import decide
+from drift.domain import JobInput
+from drift.plan import build_plan
+from drift.registration import latest_data_version, read_summary, register
+
+REGISTER = "drift_register_version"
+RESOLVE = "drift_resolve_version"
+PLAN = "drift_plan_retraining"
+SUBMIT = "drift_submit_job"
+STATE = "drift_job_state"
+CANCEL = "drift_cancel_job"
+
+Json = dict[str, Any]
+
+
+class UnknownDataVersion(LookupError):
+    """`--data-asset-version` names a version that was never registered."""
+
+
+def register_version(services: Services, args: Json) -> Json:
+    """Register the given Delta version, or the newest data-changing one when none is given."""
+    table = args.get("table") or services.table
+    version = args.get("delta_version")
+    if version is None:
+        summary = latest_data_version(services.commits, table)
+        if summary is None:
+            return {"table": table, "delta_version": None, "operation": None,
+                    "registered": None, "asset_version": None,
+                    "skipped": "the table has no commits yet"}
+    else:
+        summary = read_summary(services.commits, table, int(version))
+    result: Json = {"table": table, "delta_version": summary.version,
+                    "operation": summary.operation, "registered": None,
+                    "asset_version": None, "skipped": None}
+    decision = decide(summary)
+    if decision.action != "register":
+        result["skipped"] = decision.reason
+        return result
+    reg = register(services.commits, services.registry, services.config.parameters, table, summary)
+    result.update(
+        asset_version=reg.asset_version,
+        created=reg.created,
+        registered={"mltable": reg.mltable.ref, "uri_folder": reg.uri_folder.ref},
+    )
+    return result
+
+
+def resolve_version(services: Services, args: Json) -> Json:
+    """Check an explicit data version exists for both assets; never bind `name:None`."""
+    version = args.get("data_asset_version")
+    params = services.config.parameters
+    if not version:
+        raise UnknownDataVersion("data_asset_version is empty")
+    found = {}
+    for kind, name in (("mltable", params.mltable_name), ("uri_folder", params.uri_folder_name)):
+        asset = services.registry.get_data(name, version)
+        if asset is None:
+            raise UnknownDataVersion(f"data asset {name}:{version} is not registered")
+        found[kind] = asset
+    tags = found["mltable"].tags
+    delta = tags.get("drift.delta_version")
+    return {"table": tags.get("drift.table"), "delta_version": int(delta) if delta else None,
+            "operation": tags.get("drift.operation"), "asset_version": version,
+            "registered": {k: v.ref for k, v in found.items()}, "skipped": None, "created": False}
+
+
+def plan_retraining(services: Services, args: Json) -> Json:
+    params = services.config.parameters
+    groups = args.get("groups") or list(params.model_name_prefix)
+    plan = build_plan(services.jobs.list_jobs(groups or None), params.data_assets,
+                      args["data_version"], groups)
+    return {**plan.to_dict(), "timeout_s": params.refresh_timeout,
+            "delay_s": params.refresh_delay, "max_parallel": params.max_parallel_jobs}
+
+
+def submit_job(services: Services, args: Json) -> Json:
+    inputs = {k: JobInput(v["type"], v["path"], v.get("mode")) for k, v in args["inputs"].items()}
+    job = services.jobs.submit_clone(args["source_job"], args["job_name"], inputs, args["tags"])
+    return {"job": job.name}
+
+
+def job_state(services: Services, args: Json) -> Json:
+    state = services.jobs.get_state(args["job"])
+    return {
+        "job": state.name,
+        "status": state.status,
+        "started_at": state.started_at.isoformat() if state.started_at else None,
+        "ended_at": state.ended_at.isoformat() if state.ended_at else None,
+        "duration_s": state.duration_s,
+        "error": state.error,
+        "log_path": state.log_path,
+    }
+
+
+def cancel_job(services: Services, args: Json) -> Json:
+    services.jobs.cancel(args["job"])
+    return {"job": args["job"], "cancel_requested": True}
+
+
+def bind(services: Services) -> dict[str, Callable[[Any], Any]]:
+    """Activity name -> callable taking the JSON input, with `services` injected."""
+    return {
+        REGISTER: partial(register_version, services),
+        RESOLVE: partial(resolve_version, services),
+        PLAN: partial(plan_retraining, services),
+        SUBMIT: partial(submit_job, services),
+        STATE: partial(job_state, services),
+        CANCEL: partial(cancel_job, services),
+    }

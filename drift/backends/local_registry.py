@@ -1,0 +1,97 @@
+"""A data asset registry on disk: MLTable folders plus an SQLite index, like a tiny workspace."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+
+from mltable import MLTable
+
+from drift.domain import DataAssetVersion
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS data_assets (
+    name TEXT NOT NULL,
+    version TEXT NOT NULL,
+    type TEXT NOT NULL,
+    path TEXT NOT NULL,
+    tags TEXT NOT NULL,
+    created_at TEXT NOT NULL,
+    PRIMARY KEY (name, version)
+);
+"""
+
+
+class LocalRegistry:
+    """Immutable asset versions: an insert that meets an existing key keeps the first one."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.assets_dir = workdir / "assets"
+        workdir.mkdir(parents=True, exist_ok=True)
+        self.db_path = workdir / "registry.db"
+        with self._connect() as db:
+            db.executescript(_SCHEMA)
+
+    @contextmanager
+    def _connect(self) -> Iterator[sqlite3.Connection]:
+        db = sqlite3.connect(self.db_path, timeout=30)
+        try:
+            db.execute("PRAGMA journal_mode=WAL")
+            with db:
+                yield db
+        finally:
+            db.close()
+
+    def get_data(self, name: str, version: str) -> DataAssetVersion | None:
+        with self._connect() as db:
+            row = db.execute(
+                "SELECT name, version, type, path, tags FROM data_assets "
+                "WHERE name = ? AND version = ?",
+                (name, version),
+            ).fetchone()
+        return _asset(row) if row else None
+
+    def list_versions(self, name: str) -> list[DataAssetVersion]:
+        """Every version of an asset, oldest first (versions sort by their UTC stamp)."""
+        with self._connect() as db:
+            rows = db.execute(
+                "SELECT name, version, type, path, tags FROM data_assets WHERE name = ? "
+                "ORDER BY created_at, version",
+                (name,),
+            ).fetchall()
+        return [_asset(r) for r in rows]
+
+    def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
+        folder = self.assets_dir / asset.name / asset.version
+        table.save(str(folder), colocated=False, overwrite=True)
+        return self._insert(DataAssetVersion(asset.name, asset.version, "mltable", str(folder),
+                                             asset.tags))
+
+    def create_uri_folder(self, asset: DataAssetVersion) -> DataAssetVersion:
+        return self._insert(asset)
+
+    def _insert(self, asset: DataAssetVersion) -> DataAssetVersion:
+        with self._connect() as db:
+            db.execute(
+                "INSERT OR IGNORE INTO data_assets VALUES (?, ?, ?, ?, ?, ?)",
+                (asset.name, asset.version, asset.type, asset.path,
+                 json.dumps(asset.tags, sort_keys=True), datetime.now(UTC).isoformat()),
+            )
+        stored = self.get_data(asset.name, asset.version)
+        assert stored is not None
+        return stored
+
+    def resolve(self, name: str, version: str) -> str | None:
+        """The local folder a job reads for `azureml:<name>:<version>`."""
+        asset = self.get_data(name, version)
+        return asset.path if asset else None
+
+
+def _asset(row: tuple[str, str, str, str, str]) -> DataAssetVersion:
+    name, version, kind, path, tags = row
+    return DataAssetVersion(name, version, kind, path, json.loads(tags))  # type: ignore[arg-type]

@@ -1,0 +1,184 @@
+"""`drift`: the command line. Each command translates its arguments into one call into drift."""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from drift import report as reports
+from drift.config import ConfigError, DriftConfig, load_config
+from drift.delta_log import CommitReadError, NotACommit, decide, parse_commit_path, summarize_commit
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Keep ML models fresh: Delta commits -> pinned Azure ML data versions -> retraining.",
+)
+err = Console(stderr=True)
+out = Console()
+
+EXIT_OK = 0
+EXIT_RETRAIN_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
+ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="drift YAML config.")]
+
+
+def _fail(message: str) -> typer.Exit:
+    err.print(f"[red]error:[/red] {message}", highlight=False, soft_wrap=True)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _load(path: Path) -> DriftConfig:
+    try:
+        return load_config(path)
+    except ConfigError as exc:
+        raise _fail(str(exc)) from None
+
+
+def _emit(report: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        print(json.dumps(report, indent=2, sort_keys=False, default=str))
+    else:
+        reports.print_report(out, report)
+    raise typer.Exit(EXIT_RETRAIN_FAILED if reports.any_failed(report) else EXIT_OK)
+
+
+def _retrain(config: DriftConfig, request: dict[str, Any], as_json: bool) -> dict[str, Any]:
+    from drift.bootstrap import BackendUnavailable, build_services
+    from drift.local_run import RunFailed, run_retrain
+    from drift.progress import Progress
+
+    try:
+        services = build_services(config)
+    except BackendUnavailable as exc:
+        raise _fail(str(exc)) from None
+    with Progress(err, quiet=False) as progress:
+        try:
+            return run_retrain(services, request, on_event=progress.on_event)
+        except RunFailed as exc:
+            raise _fail(str(exc)) from None
+
+
+@app.command()
+def inspect(
+    path: Annotated[str, typer.Argument(help="A file under a table's _delta_log folder.")],
+    as_json: JsonFlag = False,
+) -> None:
+    """Say what drift does with one `_delta_log` file: register, skip or ignore, and why."""
+    result = classify_file(path)
+    if as_json:
+        print(json.dumps(result, indent=2))
+    else:
+        out.print(f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False)
+        if result["table"]:
+            out.print(f"table {result['table']}  version {result['delta_version']}  "
+                      f"operation {result['operation']}", highlight=False)
+
+
+def classify_file(path: str) -> dict[str, Any]:
+    ref = parse_commit_path(path)
+    if isinstance(ref, NotACommit):
+        return {"table": None, "delta_version": None, "operation": None, "data_change": None,
+                "action": "ignore", "reason": ref.reason}
+    try:
+        raw = Path(path).read_bytes()
+        summary = summarize_commit(raw, ref.version, source=path)
+    except OSError as exc:
+        raise _fail(f"{path}: cannot read commit: {exc.strerror or exc}") from None
+    except CommitReadError as exc:
+        raise _fail(str(exc)) from None
+    decision = decide(summary)
+    return {"table": ref.table, "delta_version": ref.version, "operation": summary.operation,
+            "data_change": summary.data_change, "action": decision.action,
+            "reason": decision.reason,
+            "committed_at": summary.committed_at.isoformat() if summary.committed_at else None}
+
+
+@app.command("on-commit")
+def on_commit(
+    path: Annotated[str, typer.Argument(help="The commit file an Event Grid event names.")],
+    config: ConfigOpt,
+    as_json: JsonFlag = False,
+) -> None:
+    """Do what the Event Grid trigger does for one file: register and retrain, or say why not."""
+    cfg = _load(config)
+    ref = parse_commit_path(path)
+    ignored = reports.empty_report()
+    if isinstance(ref, NotACommit):
+        _emit({**ignored, "skipped": f"ignored: {ref.reason}"}, as_json)
+        return
+    watched = _watched_table(cfg)
+    if watched is not None and Path(ref.table).resolve() != watched:
+        _emit({**ignored, "table": ref.table, "delta_version": ref.version,
+               "skipped": f"ignored: table {ref.table} is not the one this config watches "
+                          f"({watched})"}, as_json)
+        return
+    _emit(_retrain(cfg, {"table": ref.table, "delta_version": ref.version}, as_json), as_json)
+
+
+def _watched_table(cfg: DriftConfig) -> Path | None:
+    return cfg.local.table_path if cfg.local is not None else None
+
+
+@app.command()
+def run(
+    config: ConfigOpt,
+    data_asset_version: Annotated[
+        str | None, typer.Option("--data-asset-version", help="Retrain on this version.")
+    ] = None,
+    model_prefix: Annotated[
+        list[str] | None,
+        typer.Option("--model-prefix", help="Only these groups (repeat or comma-separate)."),
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; submit nothing.")] = False,
+    as_json: JsonFlag = False,
+) -> None:
+    """Do what the HTTP and timer triggers do: register the latest version if new, retrain."""
+    cfg = _load(config)
+    groups = _split_groups(model_prefix or [])
+    request = {"data_asset_version": data_asset_version, "model_name_prefix": groups,
+               "dry_run": dry_run}
+    _emit(_retrain(cfg, request, as_json), as_json)
+
+
+def _split_groups(values: list[str]) -> list[str]:
+    from drift.config import GROUP_NAME_RE
+
+    groups = [g.strip() for v in values for g in v.split(",") if g.strip()]
+    for group in groups:
+        if not GROUP_NAME_RE.match(group):
+            raise _fail(f"--model-prefix: {group!r} is not a valid job-group name")
+    return groups
+
+
+@app.command()
+def demo(
+    workdir: Annotated[Path, typer.Option(help="Where the demo writes everything.")] = Path(
+        "drift-demo"
+    ),
+    as_json: JsonFlag = False,
+) -> None:
+    """Write a real Delta table, commit to it, and watch drift register, skip and retrain."""
+    from drift.demo import run_demo
+
+    steps = run_demo(workdir.resolve(), err)
+    if as_json:
+        print(json.dumps(steps, indent=2, default=str))
+    else:
+        reports.print_demo(out, steps)
+    failed = any(reports.any_failed(step["report"]) for step in steps if step.get("report"))
+    raise typer.Exit(EXIT_RETRAIN_FAILED if failed else EXIT_OK)
+
+
+def main() -> None:
+    try:
+        app()
+    except KeyboardInterrupt:
+        sys.exit(130)

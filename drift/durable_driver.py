@@ -1,0 +1,489 @@
+"""In-process durable runtime that drives real Durable Functions orchestrators via SDK replay.
+
+Every episode rebuilds the extension's context JSON from the instance history and calls the
+SDK's own ``Orchestrator.handle``, so local runs exercise exactly the replay path used in Azure
+(and every step is a genuine replay, which is what proves determinism).
+
+Deciding what to run next: the returned actions alone are not enough, because the SDK allocates
+task ids (the ``EventId``/``TaskScheduledId``/``TimerId`` keys of history events) as sequence
+numbers in yield order, and ``call_*_with_retry`` silently allocates extra ids for its retry timer
+and rescheduled attempt (``NoOpAction`` tasks that never appear in the actions). So after each
+``handle()`` we read the context's ``open_tasks`` -- the exact ids the SDK is waiting on -- and map
+each new one to its meaning (activity, timer, retry timer, retry attempt, sub-orchestration,
+external event), cross-checking that its action (or its retry parent's) was returned. The
+flattened action list must also extend the previous episode's list; a mismatch is reported as a
+non-deterministic orchestrator, which the Python SDK itself does not detect.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+import json
+import time
+import uuid
+from collections import defaultdict, deque
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
+
+from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+from azure.durable_functions.models.actions import (
+    CallActivityAction,
+    CallActivityWithRetryAction,
+    CallSubOrchestratorAction,
+    CreateTimerAction,
+)
+from azure.durable_functions.models.actions.CallSubOrchestratorWithRetryAction import (
+    CallSubOrchestratorWithRetryAction,
+)
+from azure.durable_functions.models.actions.CompoundAction import CompoundAction
+from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.history import HistoryEventType as Ev
+from azure.durable_functions.models.Task import AtomicTask, RetryAbleTask, TaskBase
+
+_OOP_LABEL = "\n\n$OutOfProcData$:"
+_UNSUPPORTED_ACTIONS = {7: "CallEntity", 8: "CallHttp", 9: "SignalEntity"}
+_CONTINUE_AS_NEW = 4
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def sleep_until(self, dt: datetime) -> None: ...
+
+
+class RealClock:
+    """Wall clock; timers really wait."""
+
+    def now(self) -> datetime:
+        return datetime.now(UTC)
+
+    def sleep_until(self, dt: datetime) -> None:
+        time.sleep(max(0.0, (dt - self.now()).total_seconds()))
+
+
+class VirtualClock:
+    """Clock that jumps straight to the next timer, so hour-long schedules test in milliseconds."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = _utc(start or datetime(2024, 1, 1, tzinfo=UTC))
+
+    def now(self) -> datetime:
+        return self._now
+
+    def sleep_until(self, dt: datetime) -> None:
+        self._now = max(self._now, _utc(dt))
+
+
+class DurableDeadlockError(RuntimeError):
+    """Nothing can make progress but an instance is still running."""
+
+
+class MaxEpisodesExceeded(RuntimeError):
+    """Runaway guard: too many replays in one ``run()``."""
+
+
+@dataclass
+class InstanceResult:
+    instance_id: str
+    name: str
+    status: str  # "Completed" | "Failed" ("Running" only for instances left in flight)
+    output: Any
+    error: str | None
+    custom_status: Any
+    history: list[dict]  # final history of the last generation (after continue_as_new)
+    episodes: int  # replays (handle() calls) across all generations
+    history_events_total: int  # events across all generations
+
+
+@dataclass(eq=False)
+class _Work:
+    instance_id: str
+    task_id: int
+    kind: str  # "activity" | "timer" | "sub"
+    name: str = ""
+    input: str | None = None
+    fire_at: datetime | None = None
+    child_id: str | None = None
+
+
+@dataclass(eq=False)
+class _Instance:
+    instance_id: str
+    name: str
+    input: str | None
+    parent: tuple[str, int] | None  # (parent instance id, task id in parent)
+    version: str = ""
+    generation: int = 0
+    status: str = "Running"
+    output: Any = None
+    error: str | None = None
+    custom_status: Any = None
+    history: list[dict] = field(default_factory=list)
+    inbox: list[dict] = field(default_factory=list)
+    pending: dict[int, _Work] = field(default_factory=dict)
+    waiting: dict[str, int] = field(default_factory=dict)
+    signatures: list[tuple] = field(default_factory=list)
+    episodes: int = 0
+    events_total: int = 0
+
+
+class LocalDurableRuntime:
+    """Scheduler that interleaves many orchestration instances in one process."""
+
+    def __init__(
+        self,
+        orchestrators: Mapping[str, Callable],
+        activities: Mapping[str, Callable[[Any], Any]],
+        clock: Clock | None = None,
+        max_episodes: int = 100_000,
+        on_event: Callable[[str, dict], None] | None = None,
+    ) -> None:
+        self.orchestrators = dict(orchestrators)
+        self.activities = dict(activities)
+        self.clock: Clock = clock or RealClock()
+        self.max_episodes = max_episodes
+        self.on_event = on_event
+        self._instances: dict[str, _Instance] = {}
+        self._activities: deque[_Work] = deque()
+        self._timers: list[tuple[datetime, int, _Work]] = []  # heap, stale entries skipped
+        self._seq = itertools.count()
+        self._events: defaultdict[str, defaultdict[str, deque[str]]] = defaultdict(
+            lambda: defaultdict(deque))
+        self._episodes_this_run = 0
+
+    @property
+    def instances(self) -> dict[str, InstanceResult]:
+        return {iid: self._result(inst) for iid, inst in self._instances.items()}
+
+    def raise_event(self, instance_id: str, name: str, data: Any) -> None:
+        """Queue an event; it is delivered only once the instance waits on ``name``.
+
+        Delivering on demand (not eagerly) avoids an SDK quirk where an event buffered before its
+        ``wait_for_external_event`` is handed to every later waiter with the same name.
+        """
+        self._events[instance_id][name].append(json.dumps(data))
+
+    def run(self, name: str, input: Any = None, instance_id: str | None = None) -> InstanceResult:
+        """Start ``name`` and drive every instance until it finishes."""
+        if name not in self.orchestrators:
+            raise KeyError(f"orchestrator {name!r} is not registered")
+        root = self._start(instance_id or uuid.uuid4().hex, name,
+                           None if input is None else json.dumps(input), None, "")
+        self._episodes_this_run = 0
+        while root.status == "Running":
+            progressed = self._run_activities() | self._fire_timers() | self._deliver_events()
+            for inst in [i for i in self._instances.values() if i.inbox]:
+                self._episode(inst)
+                progressed = True
+            if root.status != "Running" or progressed:
+                continue
+            due = self._next_timer()
+            if due is None:
+                raise DurableDeadlockError(self._describe_stall())
+            self.clock.sleep_until(due)
+        return self._result(root)
+
+    # -- scheduling -------------------------------------------------------------------------
+
+    def _start(self, iid: str, name: str, input_: str | None,
+               parent: tuple[str, int] | None, version: str) -> _Instance:
+        old = self._instances.get(iid)
+        if old is not None and old.status == "Running":
+            raise RuntimeError(f"instance {iid!r} is already running")
+        inst = _Instance(iid, name, input_, parent, version)
+        if old is not None:  # a retried sub-orchestration reusing its id keeps the counters
+            inst.episodes, inst.events_total = old.episodes, old.events_total
+        self._instances[iid] = inst
+        self._queue_start(inst)
+        return inst
+
+    def _queue_start(self, inst: _Instance) -> None:
+        inst.inbox.append(self._event(Ev.EXECUTION_STARTED, Name=inst.name, Input=inst.input,
+                                      Version=inst.version, InstanceId=inst.instance_id))
+
+    def _run_activities(self) -> bool:
+        batch = [self._activities.popleft() for _ in range(len(self._activities))]
+        ran = False
+        for work in batch:
+            if not self._is_live(work):
+                continue
+            fn = self.activities.get(work.name)
+            try:
+                if fn is None:
+                    raise LookupError(f"activity {work.name!r} is not registered")
+                arg = None if work.input is None else json.loads(work.input)
+                event = self._event(Ev.TASK_COMPLETED, TaskScheduledId=work.task_id,
+                                    Result=json.dumps(fn(arg)))
+            except Exception as exc:  # any activity error becomes TaskFailed
+                event = self._event(Ev.TASK_FAILED, TaskScheduledId=work.task_id,
+                                    Reason=str(exc), Details=type(exc).__name__)
+            self._deliver(work, event)
+            ran = True
+        return ran
+
+    def _fire_timers(self) -> bool:
+        fired, now = False, self.clock.now()
+        while self._timers and self._timers[0][0] <= now:
+            work = heapq.heappop(self._timers)[2]
+            if self._is_live(work):
+                assert work.fire_at is not None
+                self._deliver(work, self._event(Ev.TIMER_FIRED, TimerId=work.task_id,
+                                                FireAt=_iso(work.fire_at)))
+                fired = True
+        return fired
+
+    def _next_timer(self) -> datetime | None:
+        while self._timers and not self._is_live(self._timers[0][2]):
+            heapq.heappop(self._timers)
+        return self._timers[0][0] if self._timers else None
+
+    def _deliver_events(self) -> bool:
+        delivered = False
+        for iid, queues in self._events.items():
+            inst = self._instances.get(iid)
+            if inst is None or inst.status != "Running":
+                continue
+            for name, queue in queues.items():
+                while queue and inst.waiting.get(name, 0) > 0:
+                    inst.waiting[name] -= 1
+                    inst.inbox.append(self._event(Ev.EVENT_RAISED, Name=name,
+                                                  Input=queue.popleft()))
+                    delivered = True
+        return delivered
+
+    def _is_live(self, work: _Work) -> bool:
+        inst = self._instances.get(work.instance_id)
+        return inst is not None and inst.pending.get(work.task_id) is work
+
+    def _deliver(self, work: _Work, event: dict) -> None:
+        inst = self._instances[work.instance_id]
+        del inst.pending[work.task_id]
+        inst.inbox.append(event)
+
+    # -- replay -----------------------------------------------------------------------------
+
+    def _episode(self, inst: _Instance) -> None:
+        self._episodes_this_run += 1
+        if self._episodes_this_run > self.max_episodes:
+            raise MaxEpisodesExceeded(
+                f"more than {self.max_episodes} episodes; last instance {inst.instance_id!r}")
+        inst.episodes += 1
+        now = self.clock.now()
+        for old in inst.history:
+            old["IsPlayed"] = True
+        replaying = bool(inst.history)
+        self._append(inst, self._event(Ev.ORCHESTRATOR_STARTED, now))
+        for event in inst.inbox:
+            self._append(inst, event)
+        inst.inbox.clear()
+        context = DurableOrchestrationContext.from_json(json.dumps({
+            "history": inst.history, "instanceId": inst.instance_id,
+            "isReplaying": replaying, "parentInstanceId": inst.parent and inst.parent[0],
+            "input": inst.input, "upperSchemaVersion": 2}))
+        restart_input: str | None = None
+        restart = False
+        try:
+            state = json.loads(Orchestrator(self.orchestrators[inst.name]).handle(context))
+        except Exception as exc:  # orchestrator threw: instance failed
+            message, _, payload = str(exc).partition(_OOP_LABEL)
+            custom = json.loads(payload).get("customStatus") if payload else None
+            self._finish(inst, "Failed", None, message, custom)
+        else:
+            actions = _flatten(a for group in state.get("actions", []) for a in group)
+            signatures = [_signature(a) for a in actions]
+            inst.custom_status = state.get("customStatus")
+            if signatures[:len(inst.signatures)] != inst.signatures:
+                self._finish(inst, "Failed", None, _nondeterminism(inst.signatures, signatures),
+                             inst.custom_status)
+            elif state["isDone"]:
+                continue_as_new = [a for a in actions if a["actionType"] == _CONTINUE_AS_NEW]
+                if continue_as_new:
+                    restart, restart_input = True, continue_as_new[0].get("input")
+                    self._append(inst, self._event(Ev.EXECUTION_COMPLETED,
+                                                   OrchestrationStatus="ContinuedAsNew"))
+                else:
+                    self._finish(inst, "Completed", state.get("output"), None,
+                                 inst.custom_status)
+            else:
+                inst.signatures = signatures
+                for action in actions:
+                    if action["actionType"] in _UNSUPPORTED_ACTIONS:
+                        raise NotImplementedError(
+                            f"{_UNSUPPORTED_ACTIONS[action['actionType']]} is not supported "
+                            f"(instance {inst.instance_id!r})")
+                self._schedule(inst, context, now)
+        self._append(inst, self._event(Ev.ORCHESTRATOR_COMPLETED, now))
+        if restart:
+            self._restart(inst, restart_input)
+
+    def _schedule(self, inst: _Instance, context: DurableOrchestrationContext,
+                  now: datetime) -> None:
+        """Dispatch every id the SDK now waits on that has no work yet."""
+        returned = {id(a) for a in _flatten_objects(context._actions[0])}
+        inst.waiting = {}
+        for key, entry in list(context.open_tasks.items()):
+            tasks: list[TaskBase] = entry if isinstance(entry, list) else [entry]
+            if isinstance(key, str):  # wait_for_external_event tasks are keyed by name
+                if tasks:
+                    inst.waiting[key] = len(tasks)
+                continue
+            task = tasks[0]
+            assert isinstance(task, AtomicTask) and key < context._sequence_number
+            action = evidence = task._get_action()
+            if key in inst.pending:
+                if isinstance(action, CreateTimerAction) and action.is_cancelled:
+                    del inst.pending[key]  # never fire a cancelled timer or wait for it
+                continue
+            if isinstance(action, NoOpAction):  # hidden id allocated by call_*_with_retry
+                retry = task.parent
+                assert isinstance(retry, RetryAbleTask), task
+                evidence = retry.actions[0] if isinstance(retry.actions, list) else retry.actions
+                if action.metadata == "-WithRetry timer":
+                    delay = _retry_delay(retry.retry_options, retry.num_attempts)
+                    action = CreateTimerAction(now + delay)
+                else:  # "rescheduled task": run the original call again
+                    action = evidence
+            if id(evidence) not in returned:
+                raise RuntimeError(f"SDK waits on task {key} of {inst.instance_id!r} "
+                                   f"but returned no action for it: {evidence!r}")
+            self._dispatch(inst, key, action)
+
+    def _dispatch(self, inst: _Instance, key: int, action: Any) -> None:
+        iid = inst.instance_id
+        if isinstance(action, CreateTimerAction):
+            fire_at = _utc(action.fire_at)
+            work = _Work(iid, key, "timer", fire_at=fire_at)
+            heapq.heappush(self._timers, (fire_at, next(self._seq), work))
+            event = self._event(Ev.TIMER_CREATED, EventId=key, FireAt=_iso(fire_at))
+        elif isinstance(action, (CallActivityAction, CallActivityWithRetryAction)):
+            work = _Work(iid, key, "activity", action.function_name, action.input_)
+            self._activities.append(work)
+            event = self._event(Ev.TASK_SCHEDULED, EventId=key, Name=work.name, Input=work.input)
+        elif isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
+            child_id = action.instance_id or f"{iid}:{inst.generation}:{key}"
+            work = _Work(iid, key, "sub", action.function_name, action._input, child_id=child_id)
+            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_CREATED, EventId=key,
+                                Name=work.name, Input=work.input, InstanceId=child_id)
+        else:
+            raise NotImplementedError(f"unsupported action {type(action).__name__}")
+        inst.pending[key] = work
+        self._append(inst, event)
+        if work.kind == "sub":
+            assert work.child_id is not None
+            child = self._instances.get(work.child_id)
+            if work.name not in self.orchestrators:
+                reason = f"orchestrator {work.name!r} is not registered"
+            elif child is not None and child.status == "Running":
+                reason = f"instance {work.child_id!r} is already running"
+            else:
+                self._start(work.child_id, work.name, work.input, (iid, key),
+                            getattr(action, "version", None) or "")
+                return
+            self._deliver(work, self._event(Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                                            TaskScheduledId=key, Reason=reason,
+                                            Details="SubOrchestrationStartFailed"))
+
+    def _finish(self, inst: _Instance, status: str, output: Any, error: str | None,
+                custom_status: Any) -> None:
+        inst.status, inst.output, inst.error, inst.custom_status = (
+            status, output, error, custom_status)
+        inst.pending, inst.waiting = {}, {}
+        self._append(inst, self._event(Ev.EXECUTION_COMPLETED, OrchestrationStatus=status,
+                                       Result=json.dumps(output), FailureDetails=error))
+        if inst.parent is None:
+            return
+        parent = self._instances[inst.parent[0]]
+        work = parent.pending.get(inst.parent[1])
+        if work is None or work.child_id != inst.instance_id:
+            return  # parent moved on (finished or continued as new)
+        if status == "Completed":
+            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+                                TaskScheduledId=work.task_id, Result=json.dumps(output))
+        else:
+            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                                TaskScheduledId=work.task_id, Reason=error,
+                                Details=f"sub-orchestration {inst.instance_id} failed")
+        self._deliver(work, event)
+
+    def _restart(self, inst: _Instance, new_input: str | None) -> None:
+        """continue_as_new: fresh history, same instance id, pending work dropped."""
+        inst.events_total += len(inst.history)
+        inst.history, inst.pending, inst.waiting, inst.signatures = [], {}, {}, []
+        inst.input, inst.generation = new_input, inst.generation + 1
+        self._queue_start(inst)
+
+    def _describe_stall(self) -> str:
+        stuck = []
+        for inst in self._instances.values():
+            if inst.status == "Running":
+                waits = sorted(inst.waiting) or "nothing"
+                subs = [w.child_id for w in inst.pending.values() if w.kind == "sub"]
+                stuck.append(f"{inst.instance_id!r} ({inst.name}) waiting on events {waits}"
+                             + (f", sub-orchestrations {subs}" if subs else ""))
+        return "deadlock: no runnable work or pending timers, but still running: " + "; ".join(
+            stuck)
+
+    # -- helpers ----------------------------------------------------------------------------
+
+    def _event(self, event_type: Ev, timestamp: datetime | None = None, **fields: Any) -> dict:
+        event = {"EventType": int(event_type), "EventId": -1, "IsPlayed": False,
+                 "Timestamp": _iso(timestamp or self.clock.now())}
+        event.update(fields)
+        return event
+
+    def _append(self, inst: _Instance, event: dict) -> None:
+        inst.history.append(event)
+        if self.on_event is not None:
+            self.on_event(inst.instance_id, event)
+
+    def _result(self, inst: _Instance) -> InstanceResult:
+        return InstanceResult(inst.instance_id, inst.name, inst.status, inst.output, inst.error,
+                              inst.custom_status, list(inst.history), inst.episodes,
+                              inst.events_total + len(inst.history))
+
+
+def _utc(dt: datetime) -> datetime:
+    return dt.replace(tzinfo=UTC) if dt.tzinfo is None else dt.astimezone(UTC)
+
+
+def _iso(dt: datetime) -> str:
+    return _utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _retry_delay(options: Any, attempts: int) -> timedelta:
+    """DTFx semantics: first * backoff^(attempt-1), capped; this SDK only exposes ``first``."""
+    ms = options.first_retry_interval_in_milliseconds * (
+        getattr(options, "backoff_coefficient", 1.0) ** (attempts - 1))
+    cap = getattr(options, "max_retry_interval_in_milliseconds", None)
+    return timedelta(milliseconds=min(ms, cap) if cap else ms)
+
+
+def _flatten(actions: Any) -> list[dict]:
+    out: list[dict] = []
+    for action in actions:
+        out.extend(_flatten(action["compoundActions"]) if "compoundActions" in action
+                   else [action])
+    return out
+
+
+def _flatten_objects(actions: list[Any]) -> list[Any]:
+    out: list[Any] = []
+    for action in actions:
+        out.extend(_flatten_objects(action.compound_tasks) if isinstance(action, CompoundAction)
+                   else [action])
+    return out
+
+
+def _signature(action: dict) -> tuple:
+    return (action["actionType"], action.get("functionName") or action.get("externalEventName"))
+
+
+def _nondeterminism(before: list[tuple], after: list[tuple]) -> str:
+    index = next((i for i, (a, b) in enumerate(zip(before, after, strict=False)) if a != b),
+                 min(len(before), len(after)))
+    was = before[index] if index < len(before) else None
+    now = after[index] if index < len(after) else None
+    return (f"Non-deterministic workflow detected: action #{index} was {was} in an earlier "
+            f"replay but is {now} now")

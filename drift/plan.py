@@ -1,0 +1,121 @@
+"""The retraining plan: each model group's newest job, cloned onto the new data version."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from drift.config import DataAssetBinding
+from drift.domain import JobInput, TrainingJob
+
+JOB_NAME_RE = re.compile(r"^(?P<prefix>.+)_(?P<stamp>\d{14})_(?P<suffix>[A-Za-z0-9]+)$")
+TAG_SOURCE_JOB = "drift.source_job"
+TAG_DATA_VERSION = "drift.data_version"
+TAG_GROUP = "drift.group"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class PlannedJob:
+    group: str
+    source_job: str
+    job_name: str
+    inputs: dict[str, JobInput]
+    tags: dict[str, str]
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "group": self.group,
+            "source_job": self.source_job,
+            "job_name": self.job_name,
+            "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
+            "tags": self.tags,
+        }
+
+
+@dataclass(frozen=True)
+class Plan:
+    data_version: str
+    jobs: list[PlannedJob] = field(default_factory=list)
+    left_alone: dict[str, str] = field(default_factory=dict)  # group -> reason
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "data_version": self.data_version,
+            "jobs": [j.to_dict() for j in self.jobs],
+            "left_alone": self.left_alone,
+        }
+
+
+def split_job_name(name: str) -> tuple[str, str, str] | None:
+    """(group, stamp, suffix) for names following `{prefix}_{YYYYMMDDHHMMSS}_{random}`."""
+    match = JOB_NAME_RE.match(name)
+    return (match["prefix"], match["stamp"], match["suffix"]) if match else None
+
+
+def retrain_job_name(group: str, data_version: str) -> str:
+    """Deterministic per (group, data version): a retried or repeated run finds its own job.
+
+    The stamp is the data version's commit time, so the newest job of a group is the one
+    trained on the newest data, and the name itself says which data it saw.
+    """
+    stamp = data_version[:14]
+    if not (len(stamp) == 14 and stamp.isdigit()):
+        raise ValueError(f"data version {data_version!r} does not start with YYYYMMDDHHMMSS")
+    digest = hashlib.sha256(f"{group}\x00{data_version}".encode()).hexdigest()[:10]
+    return f"{group}_{stamp}_{digest}"
+
+
+def newest_per_group(jobs: Iterable[TrainingJob]) -> dict[str, TrainingJob]:
+    """Newest by the stamp in the name, then creation time, then name: total and stable."""
+    best: dict[str, tuple[tuple[str, datetime, str], TrainingJob]] = {}
+    for job in jobs:
+        parts = split_job_name(job.name)
+        if parts is None:
+            continue
+        group, stamp, _ = parts
+        key = (stamp, job.created_at or _EPOCH, job.name)
+        if group not in best or key > best[group][0]:
+            best[group] = (key, job)
+    return {group: job for group, (_, job) in best.items()}
+
+
+def build_plan(
+    jobs: Iterable[TrainingJob],
+    bindings: Sequence[DataAssetBinding],
+    data_version: str,
+    groups: Sequence[str] = (),
+) -> Plan:
+    """Clone each selected group's newest job with the bound inputs on `data_version`."""
+    plan = Plan(data_version)
+    newest = newest_per_group(jobs)
+    wanted = set(groups)
+    for group in sorted(wanted - newest.keys()):
+        plan.left_alone[group] = "no job follows {group}_{YYYYMMDDHHMMSS}_{random} for this prefix"
+    by_input = {b.name: b.value for b in bindings}
+    for group, job in sorted(newest.items()):
+        if wanted and group not in wanted:
+            continue
+        target = retrain_job_name(group, data_version)
+        source = job
+        if job.name == target:
+            # Already submitted for this version: plan the same job again (submit is idempotent).
+            source_name = job.tags.get(TAG_SOURCE_JOB, job.name)
+        else:
+            source_name = source.name
+        bound = {name: inp for name, inp in job.inputs.items() if name in by_input}
+        if not bound:
+            plan.left_alone[group] = (
+                f"newest job {job.name} has none of the inputs {sorted(by_input)}"
+            )
+            continue
+        inputs = {
+            name: JobInput(inp.type, f"azureml:{by_input[name]}:{data_version}", inp.mode)
+            for name, inp in bound.items()
+        }
+        tags = {TAG_GROUP: group, TAG_SOURCE_JOB: source_name, TAG_DATA_VERSION: data_version}
+        plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags))
+    return plan

@@ -1,0 +1,57 @@
+"""`spark_job`: the reference's wheel entry point, kept so Databricks workflows run drift as is.
+
+Without `--data_asset_version` it is the registration task and publishes the new version; with
+it, the retraining task. The exit code says whether every retraining completed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+
+from drift.activities import register_version
+from drift.bootstrap import BackendUnavailable, build_services
+from drift.config import ConfigError, load_config
+from drift.local_run import RunFailed, run_retrain
+from drift.report import any_failed
+
+
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="spark_job", description=__doc__)
+    parser.add_argument("--config", required=True, help="drift YAML config")
+    parser.add_argument("--tenant", help="Entra tenant of the Key Vault service principal")
+    parser.add_argument("--vault_name", help="Key Vault holding ApplicationID/ApplicationPassword")
+    parser.add_argument("--data_asset_version", help="retrain on this registered version")
+    parser.add_argument("--model_name_prefix", help="comma-separated job groups to retrain")
+    return parser.parse_args(argv)
+
+
+def publish_version(version: str) -> None:
+    """Print the version; on Databricks the task-value publication is added by the runner."""
+    print(f"data_asset_version={version}")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    try:
+        services = build_services(load_config(args.config))
+        if not args.data_asset_version:
+            result = register_version(services, {})
+            print(json.dumps(result, default=str))
+            if result["asset_version"]:
+                publish_version(result["asset_version"])
+            return 0
+        groups = [g for g in (args.model_name_prefix or "").split(",") if g.strip()]
+        report = run_retrain(services, {"data_asset_version": args.data_asset_version,
+                                        "model_name_prefix": groups})
+    except (ConfigError, BackendUnavailable, RunFailed) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(json.dumps(report, default=str))
+    return 1 if any_failed(report) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
