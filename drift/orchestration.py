@@ -24,7 +24,7 @@ MONITOR = "drift_monitor_job"
 # the Azure backend retries transient errors with backoff inside each attempt.
 SERVICE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
 # Polls per monitor generation before continue_as_new trims its history.
-POLLS_PER_GENERATION = 50
+POLLS_PER_GENERATION = 20
 # Python durable timers must stay under 6 days.
 MAX_TIMER = timedelta(days=6) - timedelta(minutes=1)
 
