@@ -1,3 +1,3 @@
-"""drift: a Delta Lake commit registers a pinned Azure ML dataset version and retrains its models."""
+"""drift: Delta commits become pinned Azure ML data versions that retrain their models."""
 
 __version__ = "0.1.0"

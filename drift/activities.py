@@ -12,7 +12,7 @@ from typing import Any
 
 from drift.bootstrap import Services
 from drift.delta_log import decide
-from drift.domain import JobInput
+from drift.domain import JobInput, PermanentError
 from drift.plan import build_plan
 from drift.registration import latest_data_version, read_summary, register
 
@@ -23,10 +23,12 @@ SUBMIT = "drift_submit_job"
 STATE = "drift_job_state"
 CANCEL = "drift_cancel_job"
 
+PERMANENT_ERROR = "drift_permanent_error"
+
 Json = dict[str, Any]
 
 
-class UnknownDataVersion(LookupError):
+class UnknownDataVersion(PermanentError, LookupError):
     """`--data-asset-version` names a version that was never registered."""
 
 
@@ -37,14 +39,24 @@ def register_version(services: Services, args: Json) -> Json:
     if version is None:
         summary = latest_data_version(services.commits, table)
         if summary is None:
-            return {"table": table, "delta_version": None, "operation": None,
-                    "registered": None, "asset_version": None,
-                    "skipped": "the table has no commits yet"}
+            return {
+                "table": table,
+                "delta_version": None,
+                "operation": None,
+                "registered": None,
+                "asset_version": None,
+                "skipped": "the table has no commits yet",
+            }
     else:
         summary = read_summary(services.commits, table, int(version))
-    result: Json = {"table": table, "delta_version": summary.version,
-                    "operation": summary.operation, "registered": None,
-                    "asset_version": None, "skipped": None}
+    result: Json = {
+        "table": table,
+        "delta_version": summary.version,
+        "operation": summary.operation,
+        "registered": None,
+        "asset_version": None,
+        "skipped": None,
+    }
     decision = decide(summary)
     if decision.action != "register":
         result["skipped"] = decision.reason
@@ -72,18 +84,29 @@ def resolve_version(services: Services, args: Json) -> Json:
         found[kind] = asset
     tags = found["mltable"].tags
     delta = tags.get("drift.delta_version")
-    return {"table": tags.get("drift.table"), "delta_version": int(delta) if delta else None,
-            "operation": tags.get("drift.operation"), "asset_version": version,
-            "registered": {k: v.ref for k, v in found.items()}, "skipped": None, "created": False}
+    return {
+        "table": tags.get("drift.table"),
+        "delta_version": int(delta) if delta else None,
+        "operation": tags.get("drift.operation"),
+        "asset_version": version,
+        "registered": {k: v.ref for k, v in found.items()},
+        "skipped": None,
+        "created": False,
+    }
 
 
 def plan_retraining(services: Services, args: Json) -> Json:
     params = services.config.parameters
     groups = args.get("groups") or list(params.model_name_prefix)
-    plan = build_plan(services.jobs.list_jobs(groups or None), params.data_assets,
-                      args["data_version"], groups)
-    return {**plan.to_dict(), "timeout_s": params.refresh_timeout,
-            "delay_s": params.refresh_delay, "max_parallel": params.max_parallel_jobs}
+    plan = build_plan(
+        services.jobs.list_jobs(groups or None), params.data_assets, args["data_version"], groups
+    )
+    return {
+        **plan.to_dict(),
+        "timeout_s": params.refresh_timeout,
+        "delay_s": params.refresh_delay,
+        "max_parallel": params.max_parallel_jobs,
+    }
 
 
 def submit_job(services: Services, args: Json) -> Json:
@@ -110,13 +133,24 @@ def cancel_job(services: Services, args: Json) -> Json:
     return {"job": args["job"], "cancel_requested": True}
 
 
+def run_activity(fn: Callable[[Services, Json], Json], services: Services, args: Json) -> Json:
+    """Run one activity; a PermanentError comes back as a result so nobody retries it."""
+    try:
+        return fn(services, args or {})
+    except PermanentError as exc:
+        return {PERMANENT_ERROR: str(exc), "type": type(exc).__name__}
+
+
+ACTIVITIES: dict[str, Callable[[Services, Json], Json]] = {
+    REGISTER: register_version,
+    RESOLVE: resolve_version,
+    PLAN: plan_retraining,
+    SUBMIT: submit_job,
+    STATE: job_state,
+    CANCEL: cancel_job,
+}
+
+
 def bind(services: Services) -> dict[str, Callable[[Any], Any]]:
     """Activity name -> callable taking the JSON input, with `services` injected."""
-    return {
-        REGISTER: partial(register_version, services),
-        RESOLVE: partial(resolve_version, services),
-        PLAN: partial(plan_retraining, services),
-        SUBMIT: partial(submit_job, services),
-        STATE: partial(job_state, services),
-        CANCEL: partial(cancel_job, services),
-    }
+    return {name: partial(run_activity, fn, services) for name, fn in ACTIVITIES.items()}

@@ -78,15 +78,24 @@ def inspect(
     else:
         out.print(f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False)
         if result["table"]:
-            out.print(f"table {result['table']}  version {result['delta_version']}  "
-                      f"operation {result['operation']}", highlight=False)
+            out.print(
+                f"table {result['table']}  version {result['delta_version']}  "
+                f"operation {result['operation']}",
+                highlight=False,
+            )
 
 
 def classify_file(path: str) -> dict[str, Any]:
     ref = parse_commit_path(path)
     if isinstance(ref, NotACommit):
-        return {"table": None, "delta_version": None, "operation": None, "data_change": None,
-                "action": "ignore", "reason": ref.reason}
+        return {
+            "table": None,
+            "delta_version": None,
+            "operation": None,
+            "data_change": None,
+            "action": "ignore",
+            "reason": ref.reason,
+        }
     try:
         raw = Path(path).read_bytes()
         summary = summarize_commit(raw, ref.version, source=path)
@@ -95,10 +104,15 @@ def classify_file(path: str) -> dict[str, Any]:
     except CommitReadError as exc:
         raise _fail(str(exc)) from None
     decision = decide(summary)
-    return {"table": ref.table, "delta_version": ref.version, "operation": summary.operation,
-            "data_change": summary.data_change, "action": decision.action,
-            "reason": decision.reason,
-            "committed_at": summary.committed_at.isoformat() if summary.committed_at else None}
+    return {
+        "table": ref.table,
+        "delta_version": ref.version,
+        "operation": summary.operation,
+        "data_change": summary.data_change,
+        "action": decision.action,
+        "reason": decision.reason,
+        "committed_at": summary.committed_at.isoformat() if summary.committed_at else None,
+    }
 
 
 @app.command("on-commit")
@@ -116,9 +130,16 @@ def on_commit(
         return
     watched = _watched_table(cfg)
     if watched is not None and Path(ref.table).resolve() != watched:
-        _emit({**ignored, "table": ref.table, "delta_version": ref.version,
-               "skipped": f"ignored: table {ref.table} is not the one this config watches "
-                          f"({watched})"}, as_json)
+        _emit(
+            {
+                **ignored,
+                "table": ref.table,
+                "delta_version": ref.version,
+                "skipped": f"ignored: table {ref.table} is not the one this config watches "
+                f"({watched})",
+            },
+            as_json,
+        )
         return
     _emit(_retrain(cfg, {"table": ref.table, "delta_version": ref.version}, as_json), as_json)
 
@@ -143,8 +164,11 @@ def run(
     """Do what the HTTP and timer triggers do: register the latest version if new, retrain."""
     cfg = _load(config)
     groups = _split_groups(model_prefix or [])
-    request = {"data_asset_version": data_asset_version, "model_name_prefix": groups,
-               "dry_run": dry_run}
+    request = {
+        "data_asset_version": data_asset_version,
+        "model_name_prefix": groups,
+        "dry_run": dry_run,
+    }
     _emit(_retrain(cfg, request, as_json), as_json)
 
 

@@ -1,4 +1,4 @@
-"""The drift configuration: PyDataIO-shaped YAML, validated so every error names its file and key."""
+"""The drift configuration: PyDataIO-shaped YAML; every error names its file and key."""
 
 from __future__ import annotations
 

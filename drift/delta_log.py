@@ -9,6 +9,8 @@ from datetime import UTC, datetime
 from typing import Literal
 from urllib.parse import unquote, urlsplit
 
+from drift.domain import PermanentError
+
 COMMIT_FILE_RE = re.compile(r"^(?P<version>\d{20})\.json$")
 COMPACTED_RE = re.compile(r"^\d{20}\.\d{20}\.compacted\.json$")
 CHECKPOINT_RE = re.compile(r"^\d{20}\.checkpoint(\.\d+\.\d+|\.[^.]+)?\.(parquet|json)$")
@@ -16,7 +18,7 @@ CHECKPOINT_RE = re.compile(r"^\d{20}\.checkpoint(\.\d+\.\d+|\.[^.]+)?\.(parquet|
 Action = Literal["register", "skip", "ignore"]
 
 
-class CommitReadError(ValueError):
+class CommitReadError(PermanentError, ValueError):
     """A commit file that cannot be parsed; names the file and the line."""
 
 
@@ -83,14 +85,14 @@ def parse_commit_path(path: str) -> CommitRef | NotACommit:
     name = inside.rsplit("/", 1)[-1]
     if inside.startswith("_commits/"):
         return NotACommit(path, "staged commit under _delta_log/_commits/ (not yet published)")
-    if inside.startswith(".tmp/") or "/" in inside and inside.split("/", 1)[0].startswith("."):
+    if name.endswith(".crc"):
+        return NotACommit(path, "checksum file (.crc), written beside a commit")
+    if inside.startswith(".tmp/") or ("/" in inside and inside.split("/", 1)[0].startswith(".")):
         return NotACommit(path, "temporary file of an in-flight commit (.tmp/ folder)")
     if "/" in inside:
         return NotACommit(path, f"not a commit: sub-folder {inside.split('/', 1)[0]!r}")
     if name.endswith(".tmp") or name.startswith("."):
         return NotACommit(path, "temporary file of an in-flight commit")
-    if name.endswith(".crc"):
-        return NotACommit(path, "checksum file (.crc), written beside a commit")
     if name == "_last_checkpoint":
         return NotACommit(path, "checkpoint pointer (_last_checkpoint)")
     if CHECKPOINT_RE.match(name) or ".checkpoint." in name:

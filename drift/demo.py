@@ -43,21 +43,25 @@ def customers(rows: int, seed: int, start_id: int = 0) -> pd.DataFrame:
     plan = rng.choice(["basic", "plus", "pro"], rows, p=[0.5, 0.3, 0.2])
     logit = -1.0 - 0.05 * tenure + 0.6 * calls + 0.01 * spend + (plan == "basic") * 0.5
     churned = (rng.random(rows) < 1 / (1 + np.exp(-logit))).astype("int64")
-    return pd.DataFrame({
-        "customer_id": np.arange(start_id, start_id + rows, dtype="int64"),
-        "tenure_months": tenure.astype("int64"),
-        "monthly_spend": spend,
-        "support_calls": calls.astype("int64"),
-        "plan": plan,
-        "churned": churned,
-    })
+    return pd.DataFrame(
+        {
+            "customer_id": np.arange(start_id, start_id + rows, dtype="int64"),
+            "tenure_months": tenure.astype("int64"),
+            "monthly_spend": spend,
+            "support_calls": calls.astype("int64"),
+            "plan": plan,
+            "churned": churned,
+        }
+    )
 
 
 def _prepare(workdir: Path) -> Path:
     if workdir.exists() and any(workdir.iterdir()):
         if not (workdir / MARKER).exists():
-            raise SystemExit(f"error: {workdir} exists and is not a drift demo folder; "
-                             "pass --workdir with a new or empty folder")
+            raise SystemExit(
+                f"error: {workdir} exists and is not a drift demo folder; "
+                "pass --workdir with a new or empty folder"
+            )
         shutil.rmtree(workdir)
     workdir.mkdir(parents=True)
     (workdir / MARKER).write_text("made by drift demo; safe to delete\n")
@@ -96,8 +100,15 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
         console.print(f"[bold]commit {version}[/bold]: {label}; drift handles the event")
         steps.append(_handle(services, workdir, table, version, label))
     console.print("[bold]redelivered[/bold] the last event (Event Grid is at-least-once)")
-    steps.append(_handle(services, workdir, table, steps[-1]["delta_version"],
-                         "duplicate event for the last commit"))
+    steps.append(
+        _handle(
+            services,
+            workdir,
+            table,
+            steps[-1]["delta_version"],
+            "duplicate event for the last commit",
+        )
+    )
     return steps
 
 

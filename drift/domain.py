@@ -14,6 +14,14 @@ TERMINAL_STATES = frozenset({"Completed", "Failed", "Canceled", "NotResponding",
 TIMED_OUT = "TimedOut"
 
 
+class PermanentError(Exception):
+    """A failure that retrying cannot fix (bad input, missing resource, conflict, 401/403).
+
+    Activities report these as a result instead of raising, so the orchestrator fails fast
+    instead of spending its retry budget on them.
+    """
+
+
 @dataclass(frozen=True)
 class DataAssetVersion:
     """One immutable version of a registered data asset."""

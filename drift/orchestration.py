@@ -32,6 +32,18 @@ Json = dict[str, Any]
 Orchestration = Generator[Any, Any, Any]
 
 
+class ActivityError(RuntimeError):
+    """An activity reported a permanent error: fail now, do not spend the retry budget."""
+
+
+def _call(context: df.DurableOrchestrationContext, name: str, args: Json) -> Orchestration:
+    """Call an activity with retry for transient faults; raise its permanent errors at once."""
+    result = yield context.call_activity_with_retry(name, SERVICE_RETRY, args)
+    if isinstance(result, dict) and act.PERMANENT_ERROR in result:
+        raise ActivityError(result[act.PERMANENT_ERROR])
+    return result
+
+
 def _first_line(exc: BaseException) -> str:
     """Activity failures arrive as 'reason \\n details'; the reason is what a person needs."""
     return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
@@ -58,7 +70,7 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     state: Json | None = None
     try:
         if not args.get("submitted"):
-            yield context.call_activity_with_retry(act.SUBMIT, SERVICE_RETRY, job)
+            yield from _call(context, act.SUBMIT, job)
         start = context.current_utc_datetime
         deadline = (
             datetime.fromisoformat(args["deadline"])
@@ -67,20 +79,22 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
         )
         delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
         for poll in range(POLLS_PER_GENERATION):
-            state = yield context.call_activity_with_retry(act.STATE, SERVICE_RETRY, {"job": name})
+            state = yield from _call(context, act.STATE, {"job": name})
             status = state["status"]
             context.set_custom_status({"job": name, "status": status, "poll": poll})
             if status in TERMINAL_STATES:
                 return _row(job, state, status)
             now = context.current_utc_datetime
             if now >= deadline:
-                yield context.call_activity_with_retry(act.CANCEL, SERVICE_RETRY, {"job": name})
-                final = yield context.call_activity_with_retry(
-                    act.STATE, SERVICE_RETRY, {"job": name}
+                yield from _call(context, act.CANCEL, {"job": name})
+                final = yield from _call(context, act.STATE, {"job": name})
+                return _row(
+                    job,
+                    final,
+                    TIMED_OUT,
+                    f"no terminal state after {args['timeout_s']} s; cancel requested "
+                    f"(job now {final['status']})",
                 )
-                return _row(job, final, TIMED_OUT,
-                            f"no terminal state after {args['timeout_s']} s; cancel requested "
-                            f"(job now {final['status']})")
             yield context.create_timer(min(now + delay, deadline))
         context.continue_as_new({**args, "submitted": True, "deadline": deadline.isoformat()})
         return None
@@ -93,12 +107,13 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
     request: Json = context.get_input() or {}
     context.set_custom_status({"stage": "registering"})
     if request.get("data_asset_version"):
-        reg = yield context.call_activity_with_retry(
-            act.RESOLVE, SERVICE_RETRY, {"data_asset_version": request["data_asset_version"]}
+        reg = yield from _call(
+            context, act.RESOLVE, {"data_asset_version": request["data_asset_version"]}
         )
     else:
-        reg = yield context.call_activity_with_retry(
-            act.REGISTER, SERVICE_RETRY,
+        reg = yield from _call(
+            context,
+            act.REGISTER,
             {"table": request.get("table"), "delta_version": request.get("delta_version")},
         )
     report: Json = {
@@ -119,8 +134,9 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
         return report
 
     context.set_custom_status({"stage": "planning", "data_version": reg["asset_version"]})
-    plan: Json = yield context.call_activity_with_retry(
-        act.PLAN, SERVICE_RETRY,
+    plan: Json = yield from _call(
+        context,
+        act.PLAN,
         {"data_version": reg["asset_version"], "groups": request.get("model_name_prefix") or []},
     )
     report["plan"] = {"jobs": plan["jobs"], "left_alone": plan["left_alone"]}

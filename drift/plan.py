@@ -100,12 +100,9 @@ def build_plan(
         if wanted and group not in wanted:
             continue
         target = retrain_job_name(group, data_version)
-        source = job
-        if job.name == target:
-            # Already submitted for this version: plan the same job again (submit is idempotent).
-            source_name = job.tags.get(TAG_SOURCE_JOB, job.name)
-        else:
-            source_name = source.name
+        # A job already submitted for this version is planned again (submit is idempotent),
+        # keeping the source it was cloned from.
+        source_name = job.tags.get(TAG_SOURCE_JOB, job.name) if job.name == target else job.name
         bound = {name: inp for name, inp in job.inputs.items() if name in by_input}
         if not bound:
             plan.left_alone[group] = (

@@ -8,8 +8,15 @@ from typing import Any
 from rich.console import Console
 from rich.status import Status
 
-_EVENT_NAMES = {4: "scheduled", 5: "completed", 6: "failed", 7: "started", 8: "finished",
-                10: "waiting", 11: "timer fired"}
+_EVENT_NAMES = {
+    4: "scheduled",
+    5: "completed",
+    6: "failed",
+    7: "started",
+    8: "finished",
+    10: "waiting",
+    11: "timer fired",
+}
 
 
 class Progress:
@@ -26,8 +33,12 @@ class Progress:
             self._status.start()
         return self
 
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
         if self._status is not None:
             self._status.stop()
 

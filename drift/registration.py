@@ -1,4 +1,4 @@
-"""Registration: a data-changing Delta version becomes pinned MLTable and uri_folder asset versions."""
+"""Registration: a data-changing Delta version becomes pinned MLTable and uri_folder assets."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import mltable
 from drift.backends.base import CommitStore, DataRegistry
 from drift.config import Parameters
 from drift.delta_log import CommitSummary, decide, summarize_commit
-from drift.domain import DataAssetVersion
+from drift.domain import DataAssetVersion, PermanentError
 
 TAG_TABLE = "drift.table"
 TAG_DELTA_VERSION = "drift.delta_version"
@@ -19,11 +19,15 @@ TAG_COMMIT_TIME = "drift.commit_time"
 MAX_QUIET_COMMITS = 1000
 
 
-class RegistrationConflict(RuntimeError):
+class RegistrationConflict(PermanentError):
     """An asset version exists but pins different data: never overwrite an immutable version."""
 
 
-class MissingCommitTime(ValueError):
+class CommitNotFound(PermanentError, FileNotFoundError):
+    """The event or request names a Delta version whose commit file is not there."""
+
+
+class MissingCommitTime(PermanentError, ValueError):
     """A commit without any timestamp cannot be given a reproducible version string."""
 
 
@@ -54,8 +58,12 @@ def asset_version(summary: CommitSummary) -> str:
 
 
 def read_summary(store: CommitStore, table: str, version: int) -> CommitSummary:
-    raw = store.read_commit(table, version)
-    return summarize_commit(raw, version, source=f"{table}/_delta_log/{version:020d}.json")
+    source = f"{table}/_delta_log/{version:020d}.json"
+    try:
+        raw = store.read_commit(table, version)
+    except FileNotFoundError:
+        raise CommitNotFound(f"{source}: commit file not found") from None
+    return summarize_commit(raw, version, source=source)
 
 
 def latest_data_version(store: CommitStore, table: str) -> CommitSummary | None:
@@ -96,11 +104,17 @@ def _same_pin(existing: DataAssetVersion, tags: dict[str, str]) -> None:
 
 
 def register(
-    store: CommitStore, registry: DataRegistry, params: Parameters, table: str, summary: CommitSummary
+    store: CommitStore,
+    registry: DataRegistry,
+    params: Parameters,
+    table: str,
+    summary: CommitSummary,
 ) -> Registration:
     """Register both assets for one data-changing version; registering it again is a no-op."""
     if not summary.data_change:
-        raise ValueError(f"version {summary.version}: {decide(summary).reason}; nothing to register")
+        raise PermanentError(
+            f"version {summary.version}: {decide(summary).reason}; nothing to register"
+        )
     version = asset_version(summary)
     table_uri = store.table_uri(table)
     tags = _tags(table_uri, summary)

@@ -11,9 +11,18 @@ OK_STATUSES = frozenset({"Completed"})
 
 
 def empty_report() -> dict[str, Any]:
-    return {"table": None, "delta_version": None, "operation": None, "data_asset_version": None,
-            "registered": None, "newly_registered": False, "skipped": None, "dry_run": False,
-            "plan": None, "retrained": []}
+    return {
+        "table": None,
+        "delta_version": None,
+        "operation": None,
+        "data_asset_version": None,
+        "registered": None,
+        "newly_registered": False,
+        "skipped": None,
+        "dry_run": False,
+        "plan": None,
+        "retrained": [],
+    }
 
 
 def any_failed(report: dict[str, Any]) -> bool:
@@ -45,24 +54,38 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     table = Table("group", "job", "status", "duration (s)", "detail", title="retraining")
     for row in report.get("retrained") or []:
         colour = "green" if row["status"] in OK_STATUSES else "red"
-        table.add_row(row["model_group"], row["job"], f"[{colour}]{row['status']}[/{colour}]",
-                      "" if row.get("duration_s") is None else f"{row['duration_s']:.1f}",
-                      row.get("error") or "")
+        table.add_row(
+            row["model_group"],
+            row["job"],
+            f"[{colour}]{row['status']}[/{colour}]",
+            "" if row.get("duration_s") is None else f"{row['duration_s']:.1f}",
+            row.get("error") or "",
+        )
     console.print(table)
 
 
 def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
-    table = Table("commit", "operation", "drift did", "data version", "retrained", "status",
-                  title="drift demo: what happened")
+    """One block per commit: what drift registered, skipped or retrained, and how it ended."""
+    console.rule("drift demo: what happened")
+    seen_jobs: set[str] = set()
     for step in steps:
         rep = step.get("report") or {}
-        rows = rep.get("retrained") or []
-        did = "skipped: " + rep["skipped"] if rep.get("skipped") else "registered + retrained"
-        table.add_row(
-            str(step["delta_version"]), step["operation"], did,
-            rep.get("data_asset_version") or "",
-            "\n".join(f"{r['model_group']}: {r['job']}" + (f" ({r['detail']})" if r.get("detail")
-                                                            else "") for r in rows),
-            "\n".join(r["status"] for r in rows),
+        console.print(
+            f"[bold]commit {step['delta_version']}[/bold]  {step['operation']}", highlight=False
         )
-    console.print(table)
+        if rep.get("skipped"):
+            console.print(f"  [yellow]skipped[/yellow]  {rep['skipped']}", highlight=False)
+            continue
+        reg = rep.get("registered") or {}
+        verb = "registered" if rep.get("newly_registered") else "already registered"
+        console.print(f"  {verb}  {reg.get('mltable')}  {reg.get('uri_folder')}", highlight=False)
+        for row in rep.get("retrained") or []:
+            colour = "green" if row["status"] in OK_STATUSES else "red"
+            again = "  (existing job, not resubmitted)" if row["job"] in seen_jobs else ""
+            took = "" if row.get("duration_s") is None else f" in {row['duration_s']:.1f} s"
+            console.print(
+                f"  retrained {row['model_group']} -> {row['job']}  "
+                f"[{colour}]{row['status']}[/{colour}]{took}  {row.get('detail') or ''}{again}",
+                highlight=False,
+            )
+            seen_jobs.add(row["job"])

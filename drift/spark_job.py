@@ -44,8 +44,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                 publish_version(result["asset_version"])
             return 0
         groups = [g for g in (args.model_name_prefix or "").split(",") if g.strip()]
-        report = run_retrain(services, {"data_asset_version": args.data_asset_version,
-                                        "model_name_prefix": groups})
+        report = run_retrain(
+            services, {"data_asset_version": args.data_asset_version, "model_name_prefix": groups}
+        )
     except (ConfigError, BackendUnavailable, RunFailed) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -49,8 +49,9 @@ class FakeJobs:
     def get_job(self, name: str) -> TrainingJob | None:
         return next((j for j in self.seed + self.submitted if j.name == name), None)
 
-    def submit_clone(self, source: str, name: str, inputs: dict[str, JobInput],
-                     tags: dict[str, str]) -> TrainingJob:
+    def submit_clone(
+        self, source: str, name: str, inputs: dict[str, JobInput], tags: dict[str, str]
+    ) -> TrainingJob:
         self.submit_calls += 1
         self._maybe_fail("submit_clone")
         existing = self.get_job(name)
@@ -58,8 +59,14 @@ class FakeJobs:
             return existing
         base = self.get_job(source)
         assert base is not None, f"unknown source job {source}"
-        job = TrainingJob(name, {**base.inputs, **inputs}, base.display_name,
-                          base.experiment_name, None, {**base.tags, **tags})
+        job = TrainingJob(
+            name,
+            {**base.inputs, **inputs},
+            base.display_name,
+            base.experiment_name,
+            None,
+            {**base.tags, **tags},
+        )
         self.submitted.append(job)
         self.max_running = max(self.max_running, self.running)
         return job

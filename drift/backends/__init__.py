@@ -1,1 +1,1 @@
-"""Backends: the small interfaces drift's logic needs, and their local, Azure and Databricks forms."""
+"""Backends: the small ports drift needs, in local, Azure and Databricks forms."""

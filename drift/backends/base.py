@@ -50,7 +50,7 @@ class JobService(Protocol):
     def submit_clone(
         self, source: str, name: str, inputs: dict[str, JobInput], tags: dict[str, str]
     ) -> TrainingJob:
-        """Clone job `source` as `name` with `inputs` rebound; an existing `name` is returned as is."""
+        """Clone `source` as `name` with `inputs` rebound; an existing `name` is returned as is."""
         ...
 
     def get_state(self, name: str) -> JobState: ...

@@ -69,8 +69,9 @@ class LocalRegistry:
     def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
         folder = self.assets_dir / asset.name / asset.version
         table.save(str(folder), colocated=False, overwrite=True)
-        return self._insert(DataAssetVersion(asset.name, asset.version, "mltable", str(folder),
-                                             asset.tags))
+        return self._insert(
+            DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
+        )
 
     def create_uri_folder(self, asset: DataAssetVersion) -> DataAssetVersion:
         return self._insert(asset)
@@ -79,8 +80,14 @@ class LocalRegistry:
         with self._connect() as db:
             db.execute(
                 "INSERT OR IGNORE INTO data_assets VALUES (?, ?, ?, ?, ?, ?)",
-                (asset.name, asset.version, asset.type, asset.path,
-                 json.dumps(asset.tags, sort_keys=True), datetime.now(UTC).isoformat()),
+                (
+                    asset.name,
+                    asset.version,
+                    asset.type,
+                    asset.path,
+                    json.dumps(asset.tags, sort_keys=True),
+                    datetime.now(UTC).isoformat(),
+                ),
             )
         stored = self.get_data(asset.name, asset.version)
         assert stored is not None

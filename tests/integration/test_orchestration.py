@@ -35,8 +35,12 @@ def seed_jobs() -> list[TrainingJob]:
         TrainingJob("churn_20260101000000_aaa", SEED_INPUT, "churn", "churn"),
         TrainingJob("churn_20251201000000_old", SEED_INPUT, "churn", "churn"),
         TrainingJob("Upsell_20260102000000_B1", SEED_INPUT, "upsell", "upsell"),
-        TrainingJob("report_20260103000000_ccc",
-                    {"other": JobInput("uri_file", "azureml:x:1")}, "report", "report"),
+        TrainingJob(
+            "report_20260103000000_ccc",
+            {"other": JobInput("uri_file", "azureml:x:1")},
+            "report",
+            "report",
+        ),
     ]
 
 
@@ -44,23 +48,29 @@ def make_services(tmp_path: Path, jobs: FakeJobs, **params: Any) -> Services:
     table = tmp_path / "table"
     if not table.exists():
         write_deltalake(table, pd.DataFrame({"x": [1, 2, 3]}))
-    config = parse_config({
-        "backend": "local",
-        "parameters": {
-            "dataAssets": [{"name": "training_data", "value": "features"}],
-            "refreshTimeout": "2700",
-            "refreshDelay": "10",
-            **params,
-        },
-        "local": {"workdir": str(tmp_path / "state"), "tablePath": str(table),
-                  "jobsDir": str(tmp_path / "jobs")},
-    })
+    config = parse_config(
+        {
+            "backend": "local",
+            "parameters": {
+                "dataAssets": [{"name": "training_data", "value": "features"}],
+                "refreshTimeout": "2700",
+                "refreshDelay": "10",
+                **params,
+            },
+            "local": {
+                "workdir": str(tmp_path / "state"),
+                "tablePath": str(table),
+                "jobsDir": str(tmp_path / "jobs"),
+            },
+        }
+    )
     registry = LocalRegistry(tmp_path / "state")
     return Services(config, LocalCommits(), registry, jobs, str(table))  # type: ignore[arg-type]
 
 
-def run(services: Services, request: dict[str, Any], clock: VirtualClock | None = None
-        ) -> tuple[dict[str, Any], LocalDurableRuntime]:
+def run(
+    services: Services, request: dict[str, Any], clock: VirtualClock | None = None
+) -> tuple[dict[str, Any], LocalDurableRuntime]:
     runtime = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock or VirtualClock(START))
     result = runtime.run(RETRAIN, request, "run1")
     assert result.status == "Completed", result.error
@@ -72,16 +82,22 @@ def by_group(report: dict[str, Any]) -> dict[str, dict[str, Any]]:
 
 
 def test_registers_then_retrains_every_group_that_uses_the_asset(tmp_path: Path) -> None:
-    jobs = FakeJobs(seed_jobs(), script={"churn": ["Queued", "Running", "Completed"],
-                                         "Upsell": ["Running", "Completed"]})
+    jobs = FakeJobs(
+        seed_jobs(),
+        script={"churn": ["Queued", "Running", "Completed"], "Upsell": ["Running", "Completed"]},
+    )
     clock = VirtualClock(START)
     report, runtime = run(make_services(tmp_path, jobs), {"delta_version": 0}, clock)
 
     version = report["data_asset_version"]
-    assert report["registered"] == {"mltable": f"features:{version}",
-                                    "uri_folder": f"features_folder:{version}"}
+    assert report["registered"] == {
+        "mltable": f"features:{version}",
+        "uri_folder": f"features_folder:{version}",
+    }
     assert {g: r["status"] for g, r in by_group(report).items()} == {
-        "churn": "Completed", "Upsell": "Completed"}
+        "churn": "Completed",
+        "Upsell": "Completed",
+    }
     assert report["plan"]["left_alone"]["report"].startswith("newest job report_")
     # The newest churn job is cloned, its data input rebound to the new version.
     churn = next(j for j in jobs.submitted if j.name.startswith("churn_"))
@@ -129,8 +145,11 @@ def test_hung_job_is_cancelled_at_the_timeout(tmp_path: Path) -> None:
 
 
 def test_transient_faults_are_retried_without_duplicate_submissions(tmp_path: Path) -> None:
-    jobs = FakeJobs(seed_jobs(), script={"churn": ["Completed"], "Upsell": ["Completed"]},
-                    fail={"submit_clone": 2, "get_state": 2, "list_jobs": 1})
+    jobs = FakeJobs(
+        seed_jobs(),
+        script={"churn": ["Completed"], "Upsell": ["Completed"]},
+        fail={"submit_clone": 2, "get_state": 2, "list_jobs": 1},
+    )
     report, _ = run(make_services(tmp_path, jobs), {"delta_version": 0})
     assert [r["status"] for r in report["retrained"]] == ["Completed", "Completed"]
     assert len(jobs.submitted) == 2  # one per group, though submit was attempted more often
@@ -167,7 +186,9 @@ def test_commit_without_data_change_is_skipped(tmp_path: Path) -> None:
 
 def test_dry_run_plans_without_submitting(tmp_path: Path) -> None:
     jobs = FakeJobs(seed_jobs())
-    report, _ = run(make_services(tmp_path, jobs), {"dry_run": True, "model_name_prefix": ["churn"]})
+    report, _ = run(
+        make_services(tmp_path, jobs), {"dry_run": True, "model_name_prefix": ["churn"]}
+    )
     assert [j["group"] for j in report["plan"]["jobs"]] == ["churn"]
     assert report["plan"]["jobs"][0]["source_job"] == "churn_20260101000000_aaa"
     assert report["retrained"] == []
@@ -191,24 +212,26 @@ def test_redelivered_commit_registers_and_submits_once(tmp_path: Path) -> None:
 def test_explicit_version_must_exist(tmp_path: Path) -> None:
     services = make_services(tmp_path, FakeJobs(seed_jobs()))
     with pytest.raises(RunFailed, match="features:20990101000000-v9 is not registered"):
-        run_retrain(services, {"data_asset_version": "20990101000000-v9"},
-                    clock=VirtualClock(START))
+        run_retrain(
+            services, {"data_asset_version": "20990101000000-v9"}, clock=VirtualClock(START)
+        )
 
 
 def test_explicit_version_retrains_selected_groups_only(tmp_path: Path) -> None:
     jobs = FakeJobs(seed_jobs())
     services = make_services(tmp_path, jobs)
     first, _ = run(services, {"delta_version": 0, "dry_run": True})
-    report, _ = run(services, {"data_asset_version": first["data_asset_version"],
-                               "model_name_prefix": ["Upsell"]})
+    report, _ = run(
+        services,
+        {"data_asset_version": first["data_asset_version"], "model_name_prefix": ["Upsell"]},
+    )
     assert [r["model_group"] for r in report["retrained"]] == ["Upsell"]
     assert [j.name.split("_")[0] for j in jobs.submitted] == ["Upsell"]
 
 
 def test_fan_out_is_bounded_by_max_parallel_jobs(tmp_path: Path) -> None:
     seed = [TrainingJob(f"g{i}_20260101000000_s", SEED_INPUT) for i in range(5)]
-    jobs = FakeJobs(seed, script={f"g{i}": ["Running"] * (i + 1) + ["Completed"]
-                                  for i in range(5)})
+    jobs = FakeJobs(seed, script={f"g{i}": ["Running"] * (i + 1) + ["Completed"] for i in range(5)})
     report, _ = run(make_services(tmp_path, jobs, maxParallelJobs=2), {"delta_version": 0})
     assert [r["status"] for r in report["retrained"]] == ["Completed"] * 5
     assert [r["model_group"] for r in report["retrained"]] == [f"g{i}" for i in range(5)]
@@ -218,8 +241,9 @@ def test_fan_out_is_bounded_by_max_parallel_jobs(tmp_path: Path) -> None:
 def test_long_wait_keeps_each_history_bounded(tmp_path: Path) -> None:
     polls = POLLS_PER_GENERATION * 3
     jobs = FakeJobs(seed_jobs(), script={"churn": ["Running"] * polls + ["Completed"]})
-    services = make_services(tmp_path, jobs, refreshTimeout=10 * (polls + 5),
-                             model_name_prefix="churn")
+    services = make_services(
+        tmp_path, jobs, refreshTimeout=10 * (polls + 5), model_name_prefix="churn"
+    )
     report, runtime = run(services, {"delta_version": 0})
     assert by_group(report)["churn"]["status"] == "Completed"
     monitor = runtime.instances["run1-churn"]

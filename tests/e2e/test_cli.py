@@ -1,0 +1,228 @@
+"""The `drift` command line end to end: real Delta tables, real local jobs, JSON and exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+import pytest
+import yaml
+from deltalake import DeltaTable, write_deltalake
+from typer.testing import CliRunner
+
+from drift.cli import app
+from drift.demo import customers
+
+pytestmark = pytest.mark.e2e
+runner = CliRunner()
+ASSETS = Path(__file__).resolve().parents[2] / "drift" / "demo_assets"
+
+
+def make_project(tmp_path: Path, command: str | None = None, timeout: int = 120) -> Path:
+    """A local project: a Delta table, one churn job spec, and a config pointing at both."""
+    table = tmp_path / "tables" / "features"
+    write_deltalake(table, customers(120, seed=1))
+    jobs = tmp_path / "jobs"
+    jobs.mkdir()
+    spec = yaml.safe_load((ASSETS / "jobs" / "churn_20260101080000_seed0001.yml").read_text())
+    spec["code"] = str(ASSETS / "models" / "churn")
+    spec["inputs"]["training_data"]["path"] = "azureml:features:20260101080000-v0"
+    if command is not None:
+        spec["command"] = command
+    (jobs / "churn_20260101080000_seed0001.yml").write_text(yaml.safe_dump(spec))
+    config = tmp_path / "drift.yaml"
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "backend": "local",
+                "parameters": {
+                    "dataAssets": [{"name": "training_data", "value": "features"}],
+                    "refreshTimeout": str(timeout),
+                    "refreshDelay": "1",
+                },
+                "local": {"workdir": "state", "tablePath": "tables/features", "jobsDir": "jobs"},
+            }
+        )
+    )
+    return config
+
+
+def invoke(*args: str) -> tuple[int, Any]:
+    result = runner.invoke(app, list(args))
+    text = result.stdout
+    try:
+        return result.exit_code, json.loads(text)
+    except json.JSONDecodeError:
+        return result.exit_code, result.output
+
+
+def commit_file(table: Path, version: int) -> str:
+    return str(table / "_delta_log" / f"{version:020d}.json")
+
+
+def test_inspect_classifies_without_config(tmp_path: Path) -> None:
+    table = tmp_path / "t"
+    write_deltalake(table, pd.DataFrame({"x": [1, 2]}))
+    write_deltalake(table, pd.DataFrame({"x": [3]}), mode="append")
+    DeltaTable(table).optimize.compact()
+    DeltaTable(table).create_checkpoint()
+
+    code, doc = invoke("inspect", commit_file(table, 1), "--json")
+    assert code == 0
+    assert {
+        k: doc[k] for k in ("table", "delta_version", "operation", "data_change", "action")
+    } == {
+        "table": str(table),
+        "delta_version": 1,
+        "operation": "WRITE",
+        "data_change": True,
+        "action": "register",
+    }
+    code, doc = invoke("inspect", commit_file(table, 2), "--json")
+    assert (doc["action"], doc["operation"], doc["data_change"]) == ("skip", "OPTIMIZE", False)
+    code, doc = invoke(
+        "inspect", str(table / "_delta_log" / "00000000000000000002.checkpoint.parquet"), "--json"
+    )
+    assert doc["action"] == "ignore" and "checkpoint" in doc["reason"]
+
+
+def test_inspect_missing_commit_is_one_line_error(tmp_path: Path) -> None:
+    path = commit_file(tmp_path / "nope", 3)
+    result = runner.invoke(app, ["inspect", path])
+    assert result.exit_code == 2
+    assert path in result.stderr and "Traceback" not in result.output
+
+
+def test_bad_config_names_file_and_key(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    doc = yaml.safe_load(config.read_text())
+    doc["parameters"]["refreshTimeout"] = "soon"
+    doc["parameters"]["typo"] = 1
+    config.write_text(yaml.safe_dump(doc))
+    result = runner.invoke(app, ["run", "--config", str(config), "--json"])
+    assert result.exit_code == 2
+    assert f"{config}: parameters.refreshTimeout" in result.stderr
+    assert f"{config}: parameters.typo: unknown key" in result.stderr
+    assert result.stdout == ""
+
+
+def test_on_commit_registers_and_retrains_then_is_idempotent(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    table = tmp_path / "tables" / "features"
+    write_deltalake(table, customers(80, seed=2, start_id=120), mode="append")
+
+    code, first = invoke("on-commit", "--config", str(config), commit_file(table, 1), "--json")
+    assert code == 0, first
+    version = first["data_asset_version"]
+    assert first["registered"] == {
+        "mltable": f"features:{version}",
+        "uri_folder": f"features_folder:{version}",
+    }
+    [row] = first["retrained"]
+    assert (row["model_group"], row["status"]) == ("churn", "Completed")
+    metrics = json.loads(
+        next((tmp_path / "state" / "jobs" / row["job"]).rglob("metrics.json")).read_text()
+    )
+    assert metrics["rows"] == 200  # trained on Delta version 1 exactly
+
+    code, again = invoke("on-commit", "--config", str(config), commit_file(table, 1), "--json")
+    assert code == 0
+    assert again["newly_registered"] is False
+    assert [r["job"] for r in again["retrained"]] == [row["job"]]
+    assert len(list((tmp_path / "state" / "jobs").iterdir())) == 1
+
+
+def test_on_commit_ignores_what_is_not_a_watched_commit(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    table = tmp_path / "tables" / "features"
+    code, doc = invoke(
+        "on-commit",
+        "--config",
+        str(config),
+        str(table / "_delta_log" / "_last_checkpoint"),
+        "--json",
+    )
+    assert code == 0 and doc["skipped"].startswith("ignored: checkpoint pointer")
+    other = tmp_path / "other"
+    write_deltalake(other, pd.DataFrame({"x": [1]}))
+    code, doc = invoke("on-commit", "--config", str(config), commit_file(other, 0), "--json")
+    assert code == 0 and "not the one this config watches" in doc["skipped"]
+    assert doc["retrained"] == []
+
+
+def test_run_dry_run_then_failing_job_exits_1(tmp_path: Path) -> None:
+    config = make_project(tmp_path, command="python -c \"import sys; sys.exit('bad data')\"")
+    code, plan = invoke("run", "--config", str(config), "--dry-run", "--json")
+    assert code == 0
+    [job] = plan["plan"]["jobs"]
+    assert job["source_job"] == "churn_20260101080000_seed0001"
+    version = plan["data_asset_version"]
+    assert job["inputs"]["training_data"]["path"] == f"azureml:features:{version}"
+    jobs_dir = tmp_path / "state" / "jobs"
+    assert not jobs_dir.exists() or not any(jobs_dir.iterdir())
+
+    code, report = invoke("run", "--config", str(config), "--json")
+    assert code == 1
+    [row] = report["retrained"]
+    assert row["status"] == "Failed"
+    assert "bad data" in (row["error"] or "")
+
+
+def test_hung_job_times_out_and_is_cancelled(tmp_path: Path) -> None:
+    config = make_project(tmp_path, command='python -c "import time; time.sleep(600)"', timeout=3)
+    code, report = invoke("run", "--config", str(config), "--json")
+    assert code == 1
+    [row] = report["retrained"]
+    assert row["status"] == "TimedOut"
+    status = json.loads((tmp_path / "state" / "jobs" / row["job"] / "status.json").read_text())
+    assert status["status"] == "Canceled"
+
+
+def test_run_with_unknown_version_and_bad_prefix(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    result = runner.invoke(
+        app, ["run", "--config", str(config), "--data-asset-version", "20990101000000-v1"]
+    )
+    assert result.exit_code == 2
+    assert "features:20990101000000-v1 is not registered" in result.stderr
+    result = runner.invoke(app, ["run", "--config", str(config), "--model-prefix", "bad name"])
+    assert result.exit_code == 2 and "--model-prefix" in result.stderr
+
+
+def test_spark_job_registers_then_retrains(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    cmd = [sys.executable, "-m", "drift.spark_job", "--config", str(config)]
+    reg = subprocess.run(cmd, capture_output=True, text=True, check=False)
+    assert reg.returncode == 0, reg.stderr
+    line = next(x for x in reg.stdout.splitlines() if x.startswith("data_asset_version="))
+    version = line.split("=", 1)[1]
+    retrain = subprocess.run(
+        [*cmd, "--data_asset_version", version], capture_output=True, text=True, check=False
+    )
+    assert retrain.returncode == 0, retrain.stderr
+    report = json.loads(retrain.stdout)
+    assert [r["status"] for r in report["retrained"]] == ["Completed"]
+
+
+def test_demo_end_to_end(tmp_path: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "drift", "demo", "--workdir", str(tmp_path / "demo"), "--json"],
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
+    assert out.returncode == 0, out.stderr
+    steps = json.loads(out.stdout)
+    ops = [(s["delta_version"], s["report"]["skipped"] is None) for s in steps]
+    assert ops == [(1, True), (2, False), (3, True), (3, True)]
+    assert "OPTIMIZE" in steps[1]["report"]["skipped"]
+    v3, dup = steps[2]["report"], steps[3]["report"]
+    assert v3["newly_registered"] and not dup["newly_registered"]
+    assert [r["status"] for r in v3["retrained"]] == ["Completed"]
+    assert dup["retrained"][0]["job"] == v3["retrained"][0]["job"]
+    assert "rows=1000" in steps[2]["report"]["retrained"][0]["detail"]
