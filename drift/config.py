@@ -95,7 +95,7 @@ class Parameters(_Strict):
     storage_account_name: str | None = Field(None, alias="storageAccountName")
     container_name: str | None = Field(None, alias="containerName")
     container_data_path: str | None = Field(None, alias="containerDataPath")
-    data_assets: tuple[DataAssetBinding, ...] = Field(alias="dataAssets", min_length=1)
+    data_assets: tuple[DataAssetBinding, ...] = Field(alias="dataAssets")
     refresh_timeout: Seconds = Field(2700, alias="refreshTimeout")
     refresh_delay: Seconds = Field(10, alias="refreshDelay")
     model_name_prefix: Prefixes = Field((), alias="model_name_prefix")
@@ -103,6 +103,13 @@ class Parameters(_Strict):
     mltable_asset_name: str | None = Field(None, alias="mltableAssetName")
     uri_folder_asset_name: str | None = Field(None, alias="uriFolderAssetName")
     max_parallel_jobs: int = Field(10, alias="maxParallelJobs", ge=1, le=1000)
+
+    @field_validator("data_assets")
+    @classmethod
+    def _at_least_one_binding(cls, v: tuple[DataAssetBinding, ...]) -> tuple:
+        if not v:
+            raise ValueError("list at least one {name: <job input>, value: <data asset>}")
+        return v
 
     @field_validator("refresh_delay")
     @classmethod
@@ -123,12 +130,12 @@ class Parameters(_Strict):
         names = [b.name for b in self.data_assets]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
-            raise ValueError(f"dataAssets: input name(s) listed twice: {', '.join(dupes)}")
+            raise ValueError(f"@dataAssets: input name(s) listed twice: {', '.join(dupes)}")
         registered = {self.mltable_name, self.uri_folder_name}
         for binding in self.data_assets:
             if binding.value not in registered:
                 raise ValueError(
-                    f"dataAssets: {binding.name} -> {binding.value} is not an asset drift "
+                    f"@dataAssets: {binding.name} -> {binding.value} is not an asset drift "
                     f"registers ({self.mltable_name} or {self.uri_folder_name}); set "
                     "mltableAssetName/uriFolderAssetName or fix the value"
                 )
@@ -180,10 +187,19 @@ class DriftConfig(_Strict):
 
 
 def _format_error(source: str, error: ValidationError) -> str:
+    """One line per problem: `file: dotted.key: message`.
+
+    A model-level check names its key by starting its message with `@key: `, since pydantic
+    locates it at the model, not at the field it is about.
+    """
     lines = []
     for err in error.errors():
-        key = ".".join(str(part) for part in err["loc"]) or "(top level)"
+        parts = [str(part) for part in err["loc"]]
         msg = err["msg"].removeprefix("Value error, ")
+        if msg.startswith("@"):
+            relative, _, msg = msg[1:].partition(": ")
+            parts.append(relative)
+        key = ".".join(parts) or "(top level)"
         if err["type"] == "extra_forbidden":
             msg = "unknown key"
         lines.append(f"{source}: {key}: {msg}")

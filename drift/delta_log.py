@@ -103,7 +103,9 @@ def parse_commit_path(path: str) -> CommitRef | NotACommit:
     if not match:
         return NotACommit(path, f"not a commit file name (expected 20 digits + .json): {name!r}")
     table = table_part.rstrip("/")
-    if not table.strip("/"):
+    # abfss:// names the container in its authority, so a table may sit at the URL's root.
+    container_in_authority = path.startswith(("abfss://", "abfs://"))
+    if not table.strip("/") and not container_in_authority:
         return NotACommit(path, "no table folder before _delta_log")
     if "://" in path:
         parts = urlsplit(path)
@@ -117,7 +119,11 @@ def commit_file_name(version: int) -> str:
 
 def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -> CommitSummary:
     """Read a commit's newline-delimited actions; malformed lines raise, naming file and line."""
-    text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    try:
+        text = raw.decode("utf-8") if isinstance(raw, bytes) else raw
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise CommitReadError(f"{source}: line {line}: not UTF-8") from None
     timestamp: int | None = None
     in_commit_timestamp: int | None = None
     operation: str | None = None

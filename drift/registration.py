@@ -127,8 +127,7 @@ def register(
             DataAssetVersion(params.mltable_name, version, "mltable", table_uri, tags), definition
         )
         created = True
-    else:
-        _same_pin(mlt, tags)
+    _same_pin(mlt, tags)  # also after a create: a concurrent writer may have won it
 
     folder = registry.get_data(params.uri_folder_name, version)
     if folder is None:
@@ -136,7 +135,6 @@ def register(
             DataAssetVersion(params.uri_folder_name, version, "uri_folder", table_uri, tags)
         )
         created = True
-    else:
-        _same_pin(folder, tags)
+    _same_pin(folder, tags)
 
     return Registration(table, summary.version, version, mlt, folder, created)

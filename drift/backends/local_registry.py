@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sqlite3
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -67,18 +69,27 @@ class LocalRegistry:
         return [_asset(r) for r in rows]
 
     def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
+        """Save into a fresh folder, then publish it only if this call created the version."""
         folder = self.assets_dir / asset.name / asset.version
-        table.save(str(folder), colocated=False, overwrite=True)
-        return self._insert(
+        staging = folder.with_name(f".{asset.version}.{uuid.uuid4().hex}")
+        table.save(str(staging), colocated=False, overwrite=True)
+        stored, inserted = self._insert(
             DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
         )
+        if inserted:
+            shutil.rmtree(folder, ignore_errors=True)  # leftovers of a crashed earlier attempt
+            staging.rename(folder)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+        return stored
 
     def create_uri_folder(self, asset: DataAssetVersion) -> DataAssetVersion:
-        return self._insert(asset)
+        return self._insert(asset)[0]
 
-    def _insert(self, asset: DataAssetVersion) -> DataAssetVersion:
+    def _insert(self, asset: DataAssetVersion) -> tuple[DataAssetVersion, bool]:
+        """INSERT OR IGNORE: the first writer of a version wins; everyone gets the stored row."""
         with self._connect() as db:
-            db.execute(
+            cursor = db.execute(
                 "INSERT OR IGNORE INTO data_assets VALUES (?, ?, ?, ?, ?, ?)",
                 (
                     asset.name,
@@ -89,9 +100,10 @@ class LocalRegistry:
                     datetime.now(UTC).isoformat(),
                 ),
             )
+            inserted = cursor.rowcount == 1
         stored = self.get_data(asset.name, asset.version)
         assert stored is not None
-        return stored
+        return stored, inserted
 
     def resolve(self, name: str, version: str) -> str | None:
         """The local folder a job reads for `azureml:<name>:<version>`."""
