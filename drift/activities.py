@@ -11,10 +11,10 @@ from functools import partial
 from typing import Any
 
 from drift.bootstrap import Services
-from drift.delta_log import decide
+from drift.delta_log import CommitSummary, decide
 from drift.domain import JobInput, PermanentError
 from drift.plan import build_plan
-from drift.registration import latest_data_version, read_summary, register
+from drift.registration import asset_version, latest_data_version, read_summary, register
 
 REGISTER = "drift_register_version"
 RESOLVE = "drift_resolve_version"
@@ -22,6 +22,7 @@ PLAN = "drift_plan_retraining"
 SUBMIT = "drift_submit_job"
 STATE = "drift_job_state"
 CANCEL = "drift_cancel_job"
+CLASSIFY = "drift_classify_commit"
 
 PERMANENT_ERROR = "drift_permanent_error"
 
@@ -34,7 +35,7 @@ class UnknownDataVersion(PermanentError, LookupError):
 
 def register_version(services: Services, args: Json) -> Json:
     """Register the given Delta version, or the newest data-changing one when none is given."""
-    table = args.get("table") or services.table
+    table = services.table
     version = args.get("delta_version")
     if version is None:
         summary = latest_data_version(services.commits, table)
@@ -61,6 +62,8 @@ def register_version(services: Services, args: Json) -> Json:
     if decision.action != "register":
         result["skipped"] = decision.reason
         return result
+    if args.get("dry_run"):
+        return {**result, **_preview(services, summary)}
     reg = register(services.commits, services.registry, services.config.parameters, table, summary)
     result.update(
         asset_version=reg.asset_version,
@@ -68,6 +71,37 @@ def register_version(services: Services, args: Json) -> Json:
         registered={"mltable": reg.mltable.ref, "uri_folder": reg.uri_folder.ref},
     )
     return result
+
+
+def _preview(services: Services, summary: CommitSummary) -> Json:
+    """What registration would produce, without writing anything (dry runs)."""
+    params = services.config.parameters
+    version = asset_version(summary)
+    exists = services.registry.get_data(params.mltable_name, version) is not None
+    return {
+        "asset_version": version,
+        "created": False,
+        "would_register": not exists,
+        "registered": {
+            "mltable": f"{params.mltable_name}:{version}",
+            "uri_folder": f"{params.uri_folder_name}:{version}",
+        },
+    }
+
+
+def classify_commit(services: Services, args: Json) -> Json:
+    """Whether one commit changed data: the intake of a commit event asks before queueing it."""
+    summary = read_summary(services.commits, services.table, int(args["delta_version"]))
+    decision = decide(summary)
+    committed = summary.committed_at
+    return {
+        "delta_version": summary.version,
+        "operation": summary.operation,
+        "data_change": summary.data_change,
+        "action": decision.action,
+        "reason": decision.reason,
+        "committed_at": committed.isoformat() if committed else None,
+    }
 
 
 def resolve_version(services: Services, args: Json) -> Json:
@@ -133,10 +167,15 @@ def cancel_job(services: Services, args: Json) -> Json:
     return {"job": args["job"], "cancel_requested": True}
 
 
-def run_activity(fn: Callable[[Services, Json], Json], services: Services, args: Json) -> Json:
-    """Run one activity; a PermanentError comes back as a result so nobody retries it."""
+Resolver = Callable[[str | None], Services]
+
+
+def run_activity(fn: Callable[[Services, Json], Json], resolve: Resolver, args: Json) -> Json:
+    """Run one activity for the table its input names; a PermanentError comes back as a
+    result so nobody retries it."""
+    args = args or {}
     try:
-        return fn(services, args or {})
+        return fn(resolve(args.get("table_key")), args)
     except PermanentError as exc:
         return {PERMANENT_ERROR: str(exc), "type": type(exc).__name__}
 
@@ -148,9 +187,15 @@ ACTIVITIES: dict[str, Callable[[Services, Json], Json]] = {
     SUBMIT: submit_job,
     STATE: job_state,
     CANCEL: cancel_job,
+    CLASSIFY: classify_commit,
 }
 
 
-def bind(services: Services) -> dict[str, Callable[[Any], Any]]:
-    """Activity name -> callable taking the JSON input, with `services` injected."""
-    return {name: partial(run_activity, fn, services) for name, fn in ACTIVITIES.items()}
+def bind(services: Services | Resolver) -> dict[str, Callable[[Any], Any]]:
+    """Activity name -> callable taking the JSON input, with the table's services injected.
+
+    One `Services` serves every table key (the CLI's single config); a resolver maps each
+    `table_key` to its own (the Functions app watching several tables).
+    """
+    resolve: Resolver = (lambda _key: services) if isinstance(services, Services) else services
+    return {name: partial(run_activity, fn, resolve) for name, fn in ACTIVITIES.items()}

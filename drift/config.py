@@ -17,6 +17,8 @@ from pydantic import (
     model_validator,
 )
 
+from drift.coalescing import Timing
+
 # Azure ML names: a letter or digit first, then letters, digits, '-', '_' or '.'.
 ASSET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
 # Job-group prefixes become the first part of job names: letters, digits, '_' and '-'.
@@ -103,6 +105,10 @@ class Parameters(_Strict):
     mltable_asset_name: str | None = Field(None, alias="mltableAssetName")
     uri_folder_asset_name: str | None = Field(None, alias="uriFolderAssetName")
     max_parallel_jobs: int = Field(10, alias="maxParallelJobs", ge=1, le=1000)
+    # Coalescing of commit events per table (Databricks' table-update trigger knobs, floor 0).
+    wait_after_last_change: Seconds = Field(60, alias="waitAfterLastChangeSeconds")
+    min_time_between_triggers: Seconds = Field(0, alias="minTimeBetweenTriggersSeconds")
+    max_delay: Seconds = Field(3600, alias="maxDelaySeconds")
 
     @field_validator("data_assets")
     @classmethod
@@ -149,6 +155,10 @@ class Parameters(_Strict):
     @property
     def uri_folder_name(self) -> str:
         return self.uri_folder_asset_name or f"{self.mltable_name}_folder"
+
+    @property
+    def timing(self) -> Timing:
+        return Timing(self.wait_after_last_change, self.min_time_between_triggers, self.max_delay)
 
 
 class LocalSettings(_Strict):

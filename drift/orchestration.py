@@ -8,6 +8,8 @@ clock, random or environment reads; every side effect is an activity, time is
 
 from __future__ import annotations
 
+import hashlib
+import re
 from collections.abc import Generator
 from datetime import datetime, timedelta
 from typing import Any
@@ -15,16 +17,22 @@ from typing import Any
 import azure.durable_functions as df
 
 from drift import activities as act
+from drift import coalescing
 from drift.domain import TERMINAL_STATES, TIMED_OUT
+from drift.report import any_failed
 
 RETRAIN = "drift_retrain"
 MONITOR = "drift_monitor_job"
+INTAKE = "drift_commit_intake"
+TABLE_ENTITY = "drift_table"
 
 # Service calls get 3 attempts, 5 s apart (the Python SDK's RetryOptions has no backoff);
 # the Azure backend retries transient errors with backoff inside each attempt.
 SERVICE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
 # Polls per monitor generation before continue_as_new trims its history.
 POLLS_PER_GENERATION = 20
+# Retrains per watcher generation before continue_as_new trims its history.
+RUNS_PER_GENERATION = 10
 # Python durable timers must stay under 6 days.
 MAX_TIMER = timedelta(days=6) - timedelta(minutes=1)
 
@@ -67,10 +75,11 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     args: Json = context.get_input()
     job: Json = args["job"]
     name = job["job_name"]
+    key = args.get("table_key")
     state: Json | None = None
     try:
         if not args.get("submitted"):
-            yield from _call(context, act.SUBMIT, job)
+            yield from _call(context, act.SUBMIT, {**job, "table_key": key})
         start = context.current_utc_datetime
         deadline = (
             datetime.fromisoformat(args["deadline"])
@@ -79,15 +88,15 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
         )
         delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
         for poll in range(POLLS_PER_GENERATION):
-            state = yield from _call(context, act.STATE, {"job": name})
+            state = yield from _call(context, act.STATE, {"job": name, "table_key": key})
             status = state["status"]
             context.set_custom_status({"job": name, "status": status, "poll": poll})
             if status in TERMINAL_STATES:
                 return _row(job, state, status)
             now = context.current_utc_datetime
             if now >= deadline:
-                yield from _call(context, act.CANCEL, {"job": name})
-                final = yield from _call(context, act.STATE, {"job": name})
+                yield from _call(context, act.CANCEL, {"job": name, "table_key": key})
+                final = yield from _call(context, act.STATE, {"job": name, "table_key": key})
                 return _row(
                     job,
                     final,
@@ -105,16 +114,23 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
 def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
     """Register (or resolve) a data version, plan, fan out bounded monitors, fan in a report."""
     request: Json = context.get_input() or {}
+    key = request.get("table_key")
     context.set_custom_status({"stage": "registering"})
     if request.get("data_asset_version"):
         reg = yield from _call(
-            context, act.RESOLVE, {"data_asset_version": request["data_asset_version"]}
+            context,
+            act.RESOLVE,
+            {"data_asset_version": request["data_asset_version"], "table_key": key},
         )
     else:
         reg = yield from _call(
             context,
             act.REGISTER,
-            {"table": request.get("table"), "delta_version": request.get("delta_version")},
+            {
+                "delta_version": request.get("delta_version"),
+                "dry_run": bool(request.get("dry_run")),
+                "table_key": key,
+            },
         )
     report: Json = {
         "instance_id": context.instance_id,
@@ -124,6 +140,7 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
         "data_asset_version": reg["asset_version"],
         "registered": reg["registered"],
         "newly_registered": bool(reg.get("created")),
+        "would_register": reg.get("would_register"),
         "skipped": reg["skipped"],
         "dry_run": bool(request.get("dry_run")),
         "plan": None,
@@ -137,19 +154,23 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
     plan: Json = yield from _call(
         context,
         act.PLAN,
-        {"data_version": reg["asset_version"], "groups": request.get("model_name_prefix") or []},
+        {
+            "data_version": reg["asset_version"],
+            "groups": request.get("model_name_prefix") or [],
+            "table_key": key,
+        },
     )
     report["plan"] = {"jobs": plan["jobs"], "left_alone": plan["left_alone"]}
     if request.get("dry_run"):
         context.set_custom_status({"stage": "dry run", "jobs": len(plan["jobs"])})
         return report
 
-    report["retrained"] = yield from _fan_out(context, plan)
+    report["retrained"] = yield from _fan_out(context, plan, key)
     context.set_custom_status({"stage": "done", "jobs": len(plan["jobs"])})
     return report
 
 
-def _fan_out(context: df.DurableOrchestrationContext, plan: Json) -> Orchestration:
+def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | None) -> Orchestration:
     """At most `max_parallel` monitors at once; a slot is refilled as soon as one ends."""
     waiting: list[Json] = list(plan["jobs"])
     running: list[tuple[Json, Any]] = []
@@ -160,7 +181,12 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json) -> Orchestrati
             job = waiting.pop(0)
             child = context.call_sub_orchestrator(
                 MONITOR,
-                {"job": job, "timeout_s": plan["timeout_s"], "delay_s": plan["delay_s"]},
+                {
+                    "job": job,
+                    "timeout_s": plan["timeout_s"],
+                    "delay_s": plan["delay_s"],
+                    "table_key": key,
+                },
                 instance_id=f"{context.instance_id}-{job['group']}",
             )
             running.append((job, child))
@@ -178,4 +204,128 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json) -> Orchestrati
     return [rows[job["group"]] for job in plan["jobs"]]
 
 
-ORCHESTRATORS = {RETRAIN: retrain, MONITOR: monitor_job}
+def commit_intake(context: df.DurableOrchestrationContext) -> Orchestration:
+    """One per (table, Delta version): classify the commit, queue it, maybe become the watcher.
+
+    Its deterministic instance id makes a redelivered event a no-op; the table entity makes
+    a burst of commits one retrain on the newest version.
+    """
+    args: Json = context.get_input()
+    key = args["table_key"]
+    version = int(args["delta_version"])
+    entity = df.EntityId(TABLE_ENTITY, entity_key(key))
+    if not args.get("watching"):
+        commit: Json = yield from _call(
+            context, act.CLASSIFY, {"delta_version": version, "table_key": key}
+        )
+        if not commit["data_change"]:
+            context.set_custom_status({"stage": "skipped", "reason": commit["reason"]})
+            return {"delta_version": version, "role": "skipped", "reason": commit["reason"]}
+        at = args.get("at") or _now(context)
+        claim = {"version": version, "at": at, "instance": context.instance_id}
+        role = yield context.call_entity(entity, "commit", claim)
+        if role != "watcher":
+            context.set_custom_status({"stage": role})
+            return {"delta_version": version, "role": role}
+    try:
+        runs = yield from _watch(context, entity, key, coalescing.Timing.from_dict(args["timing"]))
+    except Exception:
+        # Hand the role back so the next commit finds a new watcher, then fail visibly.
+        yield context.call_entity(entity, "release", context.instance_id)
+        raise
+    if runs is None:  # history trimmed: the same instance goes on watching
+        context.continue_as_new({**args, "watching": True})
+        return None
+    return {"delta_version": version, "role": "watcher", "runs": runs}
+
+
+def _now(context: df.DurableOrchestrationContext) -> str:
+    return context.current_utc_datetime.isoformat()
+
+
+def _watch(
+    context: df.DurableOrchestrationContext,
+    entity: df.EntityId,
+    key: str,
+    timing: coalescing.Timing,
+) -> Orchestration:
+    """Retrain on the newest pending version whenever the timing allows, until idle.
+
+    Returns the runs, or None after RUNS_PER_GENERATION runs so the caller can trim history.
+    """
+    runs: list[Json] = []
+    while len(runs) < RUNS_PER_GENERATION:
+        state: Json = yield context.call_entity(entity, "get")
+        if not coalescing.pending(state):
+            idle = yield context.call_entity(entity, "try_idle", context.instance_id)
+            if idle:
+                return runs
+            continue
+        wake = coalescing.ready_at(state, timing)
+        now = context.current_utc_datetime
+        if now < wake:
+            status = {"stage": "waiting", "newest": state["newest"], "until": wake.isoformat()}
+            context.set_custom_status(status)
+            yield context.create_timer(min(wake, now + MAX_TIMER))
+            continue
+        target = state["newest"]
+        yield context.call_entity(entity, "started", {"version": target, "at": _now(context)})
+        context.set_custom_status({"stage": "retraining", "delta_version": target})
+        run_id = run_instance_id(key, target)
+        try:
+            report = yield context.call_sub_orchestrator(
+                RETRAIN, {"table_key": key, "delta_version": target}, instance_id=run_id
+            )
+            failed = any_failed(report)
+        except Exception as exc:
+            report, failed = {"error": _first_line(exc)}, True
+        runs.append({"delta_version": target, "instance_id": run_id, "failed": failed})
+    return None
+
+
+def table_entity(context: df.DurableEntityContext) -> None:
+    """The per-table coalescing state; every operation is applied serially."""
+    state = context.get_state(coalescing.initial_state)
+    operation = context.operation_name
+    data = context.get_input()
+    result: Any = None
+    if operation == "commit":
+        state, result = coalescing.on_commit(
+            state, int(data["version"]), data["at"], data["instance"]
+        )
+    elif operation == "started":
+        state = coalescing.on_started(state, int(data["version"]), data["at"])
+    elif operation == "try_idle":
+        state, result = coalescing.on_try_idle(state, data)
+    elif operation == "release":
+        state = coalescing.on_release(state, data)
+    elif operation != "get":
+        raise ValueError(f"unknown operation {operation!r} on {TABLE_ENTITY}")
+    context.set_state(state)
+    context.set_result(result if operation != "get" else state)
+
+
+def entity_key(table_key: str) -> str:
+    """Entity keys and instance ids: letters, digits, '-', '_' and '.', bounded in length."""
+    return safe_id(table_key)
+
+
+def safe_id(text: str, limit: int = 90) -> str:
+    clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
+    if len(clean) <= limit:
+        return clean
+    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
+    return f"{clean[: limit - 13]}-{digest}"
+
+
+def intake_instance_id(table_key: str, version: int) -> str:
+    """Deterministic per (account, container, table path, version): duplicates find it."""
+    return safe_id(f"drift-commit-{table_key}-v{version}", limit=100)
+
+
+def run_instance_id(table_key: str, version: int) -> str:
+    return safe_id(f"drift-run-{table_key}-v{version}", limit=100)
+
+
+ORCHESTRATORS = {RETRAIN: retrain, MONITOR: monitor_job, INTAKE: commit_intake}
+ENTITIES = {TABLE_ENTITY: table_entity}

@@ -220,13 +220,24 @@ def test_explicit_version_must_exist(tmp_path: Path) -> None:
 def test_explicit_version_retrains_selected_groups_only(tmp_path: Path) -> None:
     jobs = FakeJobs(seed_jobs())
     services = make_services(tmp_path, jobs)
-    first, _ = run(services, {"delta_version": 0, "dry_run": True})
+    first, _ = run(services, {"delta_version": 0, "model_name_prefix": ["churn"]})
     report, _ = run(
         services,
         {"data_asset_version": first["data_asset_version"], "model_name_prefix": ["Upsell"]},
     )
     assert [r["model_group"] for r in report["retrained"]] == ["Upsell"]
-    assert [j.name.split("_")[0] for j in jobs.submitted] == ["Upsell"]
+    assert [j.name.split("_")[0] for j in jobs.submitted] == ["churn", "Upsell"]
+
+
+def test_dry_run_registers_nothing(tmp_path: Path) -> None:
+    jobs = FakeJobs(seed_jobs())
+    services = make_services(tmp_path, jobs)
+    report, _ = run(services, {"delta_version": 0, "dry_run": True})
+    version = report["data_asset_version"]
+    assert report["would_register"] is True
+    assert report["registered"]["mltable"] == f"features:{version}"
+    assert services.registry.get_data("features", version) is None
+    assert [j["group"] for j in report["plan"]["jobs"]] == ["Upsell", "churn"]
 
 
 def test_fan_out_is_bounded_by_max_parallel_jobs(tmp_path: Path) -> None:

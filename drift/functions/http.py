@@ -1,0 +1,35 @@
+"""HTTP trigger: POST /api/retrain starts a run (202 + status URLs) or answers a dry run."""
+
+from __future__ import annotations
+
+import json
+
+import azure.durable_functions as df
+import azure.functions as func
+
+from drift import manual
+from drift.functions import settings
+
+bp = df.Blueprint()
+
+
+def _json(status: int, body: object) -> func.HttpResponse:
+    return func.HttpResponse(
+        json.dumps(body, default=str), status_code=status, mimetype="application/json"
+    )
+
+
+@bp.function_name("drift_http_retrain")
+@bp.route(route="retrain", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def http_retrain(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    try:
+        request = manual.parse_request(req.get_body())
+        if request.dry_run:
+            return _json(200, manual.preview(settings.watchlist(), request))
+        instance = await manual.start_run(client, settings.watchlist(), request)
+    except manual.BadRequest as exc:
+        return _json(400, {"error": str(exc)})
+    return client.create_check_status_response(req, instance)

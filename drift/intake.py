@@ -1,0 +1,104 @@
+"""What the Event Grid trigger decides, free of Functions types: start one intake per commit.
+
+Event Grid delivers at least once, out of order and in bursts. Each commit maps to one
+deterministic instance id; `start_new` silently replaces an instance with the same id, so
+the status is checked first and a duplicate is acknowledged without starting anything.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any, Protocol
+
+from drift.events import Rejected, parse_event
+from drift.orchestration import INTAKE, intake_instance_id
+from drift.watchlist import Watchlist
+
+log = logging.getLogger("drift.intake")
+
+
+class DurableClient(Protocol):
+    """The part of `DurableOrchestrationClient` the triggers use."""
+
+    async def get_status(self, instance_id: str) -> Any: ...
+
+    async def start_new(
+        self,
+        orchestration_function_name: str,
+        instance_id: str | None = None,
+        client_input: Any | None = None,
+    ) -> str: ...
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What happened to one delivery; logged as one structured line, never raised."""
+
+    action: str  # "started" | "duplicate" | "ignored"
+    reason: str
+    instance_id: str | None = None
+    event_id: str | None = None
+
+    def log(self) -> None:
+        level = logging.INFO if self.action != "ignored" else logging.WARNING
+        log.log(
+            level,
+            "drift event %s: %s",
+            self.action,
+            self.reason,
+            extra={
+                "drift": {
+                    "action": self.action,
+                    "reason": self.reason,
+                    "instance_id": self.instance_id,
+                    "event_id": self.event_id,
+                }
+            },
+        )
+
+
+async def handle_event(
+    client: DurableClient, payload: Any, watchlist: Watchlist, now: datetime | None = None
+) -> Outcome:
+    """Start the intake of a finished Delta commit of a watched table, at most once."""
+    event = parse_event(payload)
+    if isinstance(event, Rejected):
+        outcome = Outcome("ignored", event.reason, event_id=event.event_id)
+        outcome.log()
+        return outcome
+    key = watchlist.match(event)
+    if key is None:
+        where = f"{event.account}/{event.container}/{event.table_path}"
+        outcome = Outcome(
+            "ignored", f"table {where} is not watched by this app", event_id=event.event_id
+        )
+        outcome.log()
+        return outcome
+    instance = intake_instance_id(key, event.version)
+    if await client.get_status(instance):
+        outcome = Outcome(
+            "duplicate",
+            f"{key} version {event.version} is already taken in",
+            instance,
+            event.event_id,
+        )
+        outcome.log()
+        return outcome
+    at = (event.event_time or now or datetime.now(UTC)).astimezone(UTC)
+    timing = watchlist.configs[key].parameters.timing
+    await client.start_new(
+        INTAKE,
+        instance,
+        {
+            "table_key": key,
+            "delta_version": event.version,
+            "at": at.isoformat(),
+            "timing": timing.to_dict(),
+            "event_id": event.event_id,
+        },
+    )
+    outcome = Outcome("started", f"{key} version {event.version}", instance, event.event_id)
+    outcome.log()
+    return outcome

@@ -1,0 +1,118 @@
+"""Manual and scheduled runs, free of Functions types: validate a request, preview or start it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
+
+from drift import activities as act
+from drift.config import GROUP_NAME_RE
+from drift.intake import DurableClient
+from drift.orchestration import RETRAIN, safe_id
+from drift.watchlist import UnknownTable, Watchlist
+
+# Versions drift writes look like 20261123080000-v42; Azure ML allows letters, digits, '.', '_'
+# and '-' in any version string.
+Version = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")]
+Group = Annotated[str, StringConstraints(pattern=GROUP_NAME_RE.pattern)]
+
+
+class BadRequest(ValueError):
+    """A request body the caller must fix; the message names the field."""
+
+
+class RetrainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_asset_version: Version | None = None
+    model_name_prefix: list[Group] | None = None  # a comma-separated string is split first
+    dry_run: bool = Field(False, strict=True)
+    table: str | None = None
+
+    @property
+    def groups(self) -> list[str]:
+        return list(self.model_name_prefix or [])
+
+
+def parse_request(body: bytes) -> RetrainRequest:
+    """An empty body means defaults; anything else must be a JSON object of known fields."""
+    if not body.strip():
+        return RetrainRequest()
+    try:
+        data = json.loads(body)
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"body: not JSON ({exc})") from None
+    if not isinstance(data, dict):
+        raise BadRequest("body: expected a JSON object")
+    if isinstance(data.get("model_name_prefix"), str):
+        groups = data["model_name_prefix"].split(",")
+        data["model_name_prefix"] = [g.strip() for g in groups if g.strip()]
+    try:
+        return RetrainRequest.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            field = ".".join(str(p) for p in err["loc"]) or "body"
+            message = "unknown field" if err["type"] == "extra_forbidden" else err["msg"]
+            problems.append(f"{field}: {message}")
+        raise BadRequest("; ".join(problems)) from None
+
+
+def orchestration_input(request: RetrainRequest, key: str) -> dict[str, Any]:
+    return {
+        "table_key": key,
+        "data_asset_version": request.data_asset_version,
+        "model_name_prefix": request.groups,
+        "dry_run": request.dry_run,
+    }
+
+
+def resolve_table(watchlist: Watchlist, request: RetrainRequest) -> str:
+    try:
+        return watchlist.resolve(request.table)
+    except UnknownTable as exc:
+        raise BadRequest(str(exc)) from None
+
+
+def preview(watchlist: Watchlist, request: RetrainRequest) -> dict[str, Any]:
+    """A dry run answered at once: the version and plan a run would use; nothing is written."""
+    key = resolve_table(watchlist, request)
+    activities = act.bind(watchlist.services)
+    args = orchestration_input(request, key)
+    if request.data_asset_version:
+        reg = activities[act.RESOLVE](args)
+    else:
+        reg = activities[act.REGISTER]({**args, "dry_run": True})
+    if act.PERMANENT_ERROR in reg:
+        raise BadRequest(reg[act.PERMANENT_ERROR])
+    report: dict[str, Any] = {"table_key": key, "dry_run": True, **reg, "plan": None}
+    if reg.get("skipped"):
+        return report
+    plan = activities[act.PLAN](
+        {**args, "data_version": reg["asset_version"], "groups": request.groups}
+    )
+    report["plan"] = {"jobs": plan["jobs"], "left_alone": plan["left_alone"]}
+    return report
+
+
+async def start_run(client: DurableClient, watchlist: Watchlist, request: RetrainRequest) -> str:
+    key = resolve_table(watchlist, request)
+    instance = safe_id(f"drift-manual-{key}-{uuid.uuid4().hex[:12]}", limit=100)
+    await client.start_new(RETRAIN, instance, orchestration_input(request, key))
+    return instance
+
+
+async def start_scheduled(client: DurableClient, watchlist: Watchlist, at: datetime) -> list[str]:
+    """One run per watched table per scheduled minute: a timer that fires twice starts once."""
+    started = []
+    for key in watchlist:
+        instance = safe_id(f"drift-schedule-{key}-{at:%Y%m%d%H%M}", limit=100)
+        if await client.get_status(instance):
+            continue
+        await client.start_new(RETRAIN, instance, {"table_key": key, "model_name_prefix": []})
+        started.append(instance)
+    return started
