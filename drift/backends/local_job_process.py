@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import suppress
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -66,10 +67,8 @@ def process_alive(pid: int) -> bool:
 
 def kill_group(pgid: int, sig: signal.Signals) -> None:
     """Signal a whole process group; a group already gone is fine."""
-    try:
+    with suppress(ProcessLookupError, PermissionError):
         os.killpg(pgid, sig)
-    except (ProcessLookupError, PermissionError):
-        pass
 
 
 def run(job_dir: Path) -> int:
@@ -97,13 +96,25 @@ def run(job_dir: Path) -> int:
     env = {**os.environ, **spec.get("env", {})}
     try:
         child = subprocess.Popen(
-            spec["command"], shell=True, cwd=spec["cwd"], env=env,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            spec["command"],
+            shell=True,
+            cwd=spec["cwd"],
+            env=env,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
     except OSError as exc:
         print(f"[drift] could not start the command: {exc}", flush=True)
-        write_status(job_dir, {"status": "Failed", "exit_code": None, **base,
-                               "ended_at": utc_now().isoformat(), "error": str(exc)})
+        write_status(
+            job_dir,
+            {
+                "status": "Failed",
+                "exit_code": None,
+                **base,
+                "ended_at": utc_now().isoformat(),
+                "error": str(exc),
+            },
+        )
         return 1
     base["child_pid"] = child.pid
     if cancel_requested_at is not None:  # SIGTERM arrived while the child was being started
@@ -126,8 +137,9 @@ def run(job_dir: Path) -> int:
         status = "Canceled"
     else:
         status = "Completed" if code == 0 else "Failed"
-    write_status(job_dir, {"status": status, "exit_code": code, **base,
-                           "ended_at": utc_now().isoformat()})
+    write_status(
+        job_dir, {"status": status, "exit_code": code, **base, "ended_at": utc_now().isoformat()}
+    )
     print(f"[drift] {status} with exit code {code}", flush=True)
     return 0 if status == "Completed" else 1
 
