@@ -13,6 +13,15 @@ each new one to its meaning (activity, timer, retry timer, retry attempt, sub-or
 external event), cross-checking that its action (or its retry parent's) was returned. The
 flattened action list must also extend the previous episode's list; a mismatch is reported as a
 non-deterministic orchestrator, which the Python SDK itself does not detect.
+
+Entities run through the SDK's own ``Entity`` handler with the batch JSON the extension sends;
+``call_entity`` is answered the way ``TaskOrchestrationExecutor`` expects (an ``EventSent``
+carrying the request id, then an ``EventRaised`` named by that id holding a ``ResponseMessage``).
+``signal_entity`` never appears in ``open_tasks`` (it only burns a sequence number), so signals
+are read from the new actions and given the sequence ids no task claimed.
+
+``start_new``/``get_status``/``run_until_idle`` give host-like, non-blocking control: starting an
+existing id replaces it, as the real service does, so callers must check ``get_status`` first.
 """
 
 from __future__ import annotations
@@ -31,22 +40,30 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from azure.durable_functions import DurableOrchestrationContext, Orchestrator
+from azure.durable_functions.entity import Entity
 from azure.durable_functions.models.actions import (
     CallActivityAction,
     CallActivityWithRetryAction,
     CallSubOrchestratorAction,
     CreateTimerAction,
 )
+from azure.durable_functions.models.actions.CallEntityAction import CallEntityAction
 from azure.durable_functions.models.actions.CallSubOrchestratorWithRetryAction import (
     CallSubOrchestratorWithRetryAction,
 )
 from azure.durable_functions.models.actions.NoOpAction import NoOpAction
+from azure.durable_functions.models.actions.SignalEntityAction import SignalEntityAction
 from azure.durable_functions.models.history import HistoryEventType as Ev
+from azure.durable_functions.models.OrchestrationRuntimeStatus import OrchestrationRuntimeStatus
 from azure.durable_functions.models.Task import AtomicTask, RetryAbleTask, TaskBase
+from azure.durable_functions.models.utils.df_serialization import df_dumps
+from azure.durable_functions.models.utils.entity_utils import EntityId
 
 _OOP_LABEL = "\n\n$OutOfProcData$:"
-_UNSUPPORTED_ACTIONS = {7: "CallEntity", 8: "CallHttp", 9: "SignalEntity"}
+_UNSUPPORTED_ACTIONS = {8: "CallHttp"}
 _CONTINUE_AS_NEW = 4
+_CALL_ENTITY, _SIGNAL_ENTITY = 7, 9
+_ACTIVE = ("Pending", "Running")
 
 # The SDK re-parses every event Timestamp with dateutil on every replay (~0.3 ms each), which
 # dominated replay time; memoizing that pure function keeps results identical. Idempotent.
@@ -97,7 +114,7 @@ class MaxEpisodesExceeded(RuntimeError):
 class InstanceResult:
     instance_id: str
     name: str
-    status: str  # "Completed" | "Failed" ("Running" only for instances left in flight)
+    status: str  # "Completed" | "Failed" | "Terminated" (or "Pending"/"Running" if in flight)
     output: Any
     error: str | None
     custom_status: Any
@@ -106,11 +123,25 @@ class InstanceResult:
     history_events_total: int  # events across all generations
 
 
+@dataclass
+class InstanceStatus:
+    """What the service's status query reports (Failed/Terminated: output is the reason)."""
+
+    instance_id: str
+    name: str
+    runtime_status: OrchestrationRuntimeStatus
+    input: Any
+    output: Any
+    custom_status: Any
+    created_time: datetime
+    last_updated_time: datetime
+
+
 @dataclass(eq=False)
 class _Work:
     instance_id: str
     task_id: int
-    kind: str  # "activity" | "timer" | "sub"
+    kind: str  # "activity" | "timer" | "sub" | "entity"
     name: str = ""
     input: str | None = None
     fire_at: datetime | None = None
@@ -124,8 +155,9 @@ class _Instance:
     input: str | None
     parent: tuple[str, int] | None  # (parent instance id, task id in parent)
     version: str = ""
+    parent_work: _Work | None = None  # the parent's task this child answers
     generation: int = 0
-    status: str = "Running"
+    status: str = "Pending"
     output: Any = None
     error: str | None = None
     custom_status: Any = None
@@ -136,6 +168,25 @@ class _Instance:
     signatures: list[tuple] = field(default_factory=list)
     episodes: int = 0
     events_total: int = 0
+    created: datetime = field(default_factory=lambda: datetime.now(UTC))
+    updated: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+@dataclass(eq=False)
+class _Request:
+    id: str
+    operation: str
+    input: str  # serialized once, as the actions carry it
+    reply: _Work | None = None  # None for signals
+
+
+@dataclass(eq=False)
+class _Entity:
+    name: str
+    key: str
+    exists: bool = False
+    state: str | None = None  # serialized, as the extension stores it
+    queue: deque[_Request] = field(default_factory=deque)
 
 
 class LocalDurableRuntime:
@@ -148,9 +199,13 @@ class LocalDurableRuntime:
         clock: Clock | None = None,
         max_episodes: int = 100_000,
         on_event: Callable[[str, dict], None] | None = None,
+        entities: Mapping[str, Callable] | None = None,
     ) -> None:
         self.orchestrators = dict(orchestrators)
         self.activities = dict(activities)
+        # EntityId scheduler ids lower-case the name, so registration is case-insensitive too.
+        self.entities = {name.lower(): fn for name, fn in (entities or {}).items()}
+        self.starts: list[tuple[str, str]] = []  # (instance_id, name) per start_new
         self.clock: Clock = clock or RealClock()
         self.max_episodes = max_episodes
         self.on_event = on_event
@@ -159,8 +214,11 @@ class LocalDurableRuntime:
         self._timers: list[tuple[datetime, int, _Work]] = []  # heap, stale entries skipped
         self._seq = itertools.count()
         self._events: defaultdict[str, defaultdict[str, deque[str]]] = defaultdict(
-            lambda: defaultdict(deque))
+            lambda: defaultdict(deque)
+        )
         self._episodes_this_run = 0
+        self._entities: dict[str, _Entity] = {}  # by scheduler id "@name@key"
+        self._outbox: list[tuple[int, str, _Request]] = []  # this episode's entity messages
 
     @property
     def instances(self) -> dict[str, InstanceResult]:
@@ -176,17 +234,10 @@ class LocalDurableRuntime:
 
     def run(self, name: str, input: Any = None, instance_id: str | None = None) -> InstanceResult:
         """Start ``name`` and drive every instance until it finishes."""
-        if name not in self.orchestrators:
-            raise KeyError(f"orchestrator {name!r} is not registered")
-        root = self._start(instance_id or uuid.uuid4().hex, name,
-                           None if input is None else json.dumps(input), None, "")
+        root = self._instances[self.start_new(name, input, instance_id)]
         self._episodes_this_run = 0
-        while root.status == "Running":
-            progressed = self._run_activities() | self._fire_timers() | self._deliver_events()
-            for inst in [i for i in self._instances.values() if i.inbox]:
-                self._episode(inst)
-                progressed = True
-            if root.status != "Running" or progressed:
+        while root.status in _ACTIVE:
+            if self._step():
                 continue
             due = self._next_timer()
             if due is None:
@@ -194,20 +245,110 @@ class LocalDurableRuntime:
             self.clock.sleep_until(due)
         return self._result(root)
 
+    def start_new(
+        self,
+        name: str,
+        input: Any = None,
+        instance_id: str | None = None,
+        version: str | None = None,
+    ) -> str:
+        """Schedule an instance without running it; an existing id is replaced, as in Azure."""
+        if name not in self.orchestrators:
+            raise KeyError(f"orchestrator {name!r} is not registered")
+        iid = instance_id or uuid.uuid4().hex
+        self.starts.append((iid, name))
+        self._start(iid, name, None if input is None else df_dumps(input), None, version or "")
+        return iid
+
+    def get_status(self, instance_id: str) -> InstanceStatus | None:
+        inst = self._instances.get(instance_id)
+        if inst is None:
+            return None
+        output = inst.error if inst.status == "Failed" else inst.output
+        return InstanceStatus(
+            inst.instance_id,
+            inst.name,
+            OrchestrationRuntimeStatus(inst.status),
+            None if inst.input is None else json.loads(inst.input),
+            output,
+            inst.custom_status,
+            inst.created,
+            inst.updated,
+        )
+
+    def run_until_idle(self, max_time: datetime | None = None) -> None:
+        """Do all ready work; wait for timers due by ``max_time`` (None: for every timer).
+
+        Unlike ``run()``, instances left waiting on external events are not a deadlock here:
+        a host simply idles until someone raises the event.
+        """
+        limit = None if max_time is None else _utc(max_time)
+        self._episodes_this_run = 0
+        while True:
+            if self._step():
+                continue
+            due = self._next_timer()
+            if due is None or (limit is not None and due > limit):
+                return
+            self.clock.sleep_until(due)
+
+    def terminate(self, instance_id: str, reason: str) -> None:
+        """Stop an active instance at once; finished instances are left alone (HTTP 410)."""
+        inst = self._instances.get(instance_id)
+        if inst is None:
+            raise KeyError(f"no instance {instance_id!r}")
+        if inst.status in _ACTIVE:
+            inst.inbox.clear()
+            self._append(inst, self._event(Ev.EXECUTION_TERMINATED, Input=json.dumps(reason)))
+            self._finish(inst, "Terminated", reason, None, inst.custom_status)
+
+    def signal_entity(self, entity_id: EntityId, operation: str, input: Any = None) -> None:
+        """Queue a one-way operation, as a client signal does."""
+        sid = EntityId.get_scheduler_id(entity_id)
+        self._require_entity(sid)
+        self._entity(sid).queue.append(_Request(str(uuid.uuid4()), operation, df_dumps(input)))
+
+    def read_entity_state(self, entity_id: EntityId) -> tuple[bool, Any]:
+        """``(exists, state)``; queued operations are not applied first, as in Azure."""
+        entity = self._entities.get(EntityId.get_scheduler_id(entity_id))
+        if entity is None or not entity.exists:
+            return False, None
+        return True, None if entity.state is None else json.loads(entity.state)
+
     # -- scheduling -------------------------------------------------------------------------
 
-    def _start(self, iid: str, name: str, input_: str | None,
-               parent: tuple[str, int] | None, version: str) -> _Instance:
-        old = self._instances.get(iid)
-        if old is not None and old.status == "Running":
-            raise RuntimeError(f"instance {iid!r} is already running")
+    def _step(self) -> bool:
+        """One round of everything that is ready now; False when only timers (or nothing) wait."""
+        progressed = (
+            self._run_activities()
+            | self._run_entities()
+            | self._fire_timers()
+            | self._deliver_events()
+        )
+        for inst in [i for i in self._instances.values() if i.inbox]:
+            self._episode(inst)
+            progressed = True
+        return progressed
+
+    def _start(
+        self, iid: str, name: str, input_: str | None, parent: tuple[str, int] | None, version: str
+    ) -> _Instance:
+        """Create a fresh instance; whatever held ``iid`` before is orphaned with its work."""
         inst = self._instances[iid] = _Instance(iid, name, input_, parent, version)
+        inst.created = inst.updated = self.clock.now()
         self._queue_start(inst)
         return inst
 
     def _queue_start(self, inst: _Instance) -> None:
-        inst.inbox.append(self._event(Ev.EXECUTION_STARTED, Name=inst.name, Input=inst.input,
-                                      Version=inst.version, InstanceId=inst.instance_id))
+        inst.inbox.append(
+            self._event(
+                Ev.EXECUTION_STARTED,
+                Name=inst.name,
+                Input=inst.input,
+                Version=inst.version,
+                InstanceId=inst.instance_id,
+            )
+        )
 
     def _run_activities(self) -> bool:
         batch = [self._activities.popleft() for _ in range(len(self._activities))]
@@ -220,11 +361,16 @@ class LocalDurableRuntime:
                 if fn is None:
                     raise LookupError(f"activity {work.name!r} is not registered")
                 arg = None if work.input is None else json.loads(work.input)
-                event = self._event(Ev.TASK_COMPLETED, TaskScheduledId=work.task_id,
-                                    Result=json.dumps(fn(arg)))
+                event = self._event(
+                    Ev.TASK_COMPLETED, TaskScheduledId=work.task_id, Result=json.dumps(fn(arg))
+                )
             except Exception as exc:  # any activity error becomes TaskFailed
-                event = self._event(Ev.TASK_FAILED, TaskScheduledId=work.task_id,
-                                    Reason=str(exc), Details=type(exc).__name__)
+                event = self._event(
+                    Ev.TASK_FAILED,
+                    TaskScheduledId=work.task_id,
+                    Reason=str(exc),
+                    Details=type(exc).__name__,
+                )
             self._deliver(work, event)
             ran = True
         return ran
@@ -235,8 +381,10 @@ class LocalDurableRuntime:
             work = heapq.heappop(self._timers)[2]
             if self._is_live(work):
                 assert work.fire_at is not None
-                self._deliver(work, self._event(Ev.TIMER_FIRED, TimerId=work.task_id,
-                                                FireAt=_iso(work.fire_at)))
+                self._deliver(
+                    work,
+                    self._event(Ev.TIMER_FIRED, TimerId=work.task_id, FireAt=_iso(work.fire_at)),
+                )
                 fired = True
         return fired
 
@@ -254,8 +402,9 @@ class LocalDurableRuntime:
             for name, queue in queues.items():
                 while queue and inst.waiting.get(name, 0) > 0:
                     inst.waiting[name] -= 1
-                    inst.inbox.append(self._event(Ev.EVENT_RAISED, Name=name,
-                                                  Input=queue.popleft()))
+                    inst.inbox.append(
+                        self._event(Ev.EVENT_RAISED, Name=name, Input=queue.popleft())
+                    )
                     delivered = True
         return delivered
 
@@ -274,9 +423,12 @@ class LocalDurableRuntime:
         self._episodes_this_run += 1
         if self._episodes_this_run > self.max_episodes:
             raise MaxEpisodesExceeded(
-                f"more than {self.max_episodes} episodes; last instance {inst.instance_id!r}")
+                f"more than {self.max_episodes} episodes; last instance {inst.instance_id!r}"
+            )
         inst.episodes += 1
-        now = self.clock.now()
+        now = inst.updated = self.clock.now()
+        if inst.status == "Pending":
+            inst.status = "Running"
         for old in inst.history:
             old["IsPlayed"] = True
         replaying = bool(inst.history)
@@ -284,10 +436,18 @@ class LocalDurableRuntime:
         for event in inst.inbox:
             self._append(inst, event)
         inst.inbox.clear()
-        context = DurableOrchestrationContext.from_json(json.dumps({
-            "history": inst.history, "instanceId": inst.instance_id,
-            "isReplaying": replaying, "parentInstanceId": inst.parent and inst.parent[0],
-            "input": inst.input, "upperSchemaVersion": 2}))
+        context = DurableOrchestrationContext.from_json(
+            json.dumps(
+                {
+                    "history": inst.history,
+                    "instanceId": inst.instance_id,
+                    "isReplaying": replaying,
+                    "parentInstanceId": inst.parent and inst.parent[0],
+                    "input": inst.input,
+                    "upperSchemaVersion": 2,
+                }
+            )
+        )
         restart_input: str | None = None
         restart = False
         try:
@@ -300,38 +460,55 @@ class LocalDurableRuntime:
             actions = [leaf for group in state["actions"] for a in group for leaf in _leaves(a)]
             signatures = [_signature(a) for a in actions]
             inst.custom_status = state.get("customStatus")
-            if signatures[:len(inst.signatures)] != inst.signatures:
-                self._finish(inst, "Failed", None, _nondeterminism(inst.signatures, signatures),
-                             inst.custom_status)
+            if signatures[: len(inst.signatures)] != inst.signatures:
+                self._finish(
+                    inst,
+                    "Failed",
+                    None,
+                    _nondeterminism(inst.signatures, signatures),
+                    inst.custom_status,
+                )
             elif state["isDone"]:
+                # Signals made before returning or continue_as_new are still sent.
+                self._send_signals(inst, context, actions[len(inst.signatures) :])
                 continue_as_new = [a for a in actions if a["actionType"] == _CONTINUE_AS_NEW]
                 if continue_as_new:
                     restart, restart_input = True, continue_as_new[0].get("input")
-                    self._append(inst, self._event(Ev.EXECUTION_COMPLETED,
-                                                   OrchestrationStatus="ContinuedAsNew"))
+                    self._append(
+                        inst,
+                        self._event(Ev.EXECUTION_COMPLETED, OrchestrationStatus="ContinuedAsNew"),
+                    )
                 else:
-                    self._finish(inst, "Completed", state.get("output"), None,
-                                 inst.custom_status)
+                    self._finish(inst, "Completed", state.get("output"), None, inst.custom_status)
             else:
-                inst.signatures = signatures
                 for action in actions:
                     if action["actionType"] in _UNSUPPORTED_ACTIONS:
                         raise NotImplementedError(
                             f"{_UNSUPPORTED_ACTIONS[action['actionType']]} is not supported "
-                            f"(instance {inst.instance_id!r})")
+                            f"(instance {inst.instance_id!r})"
+                        )
+                self._send_signals(inst, context, actions[len(inst.signatures) :])
+                inst.signatures = signatures
                 self._schedule(inst, context, now)
         self._append(inst, self._event(Ev.ORCHESTRATOR_COMPLETED, now))
+        # Entity messages leave in the order the orchestrator made them (sequence id order).
+        for _, sid, request in sorted(self._outbox, key=lambda item: item[0]):
+            self._entity(sid).queue.append(request)
+        self._outbox.clear()
         if restart:
             self._restart(inst, restart_input)
 
-    def _schedule(self, inst: _Instance, context: DurableOrchestrationContext,
-                  now: datetime) -> None:
+    def _schedule(
+        self, inst: _Instance, context: DurableOrchestrationContext, now: datetime
+    ) -> None:
         """Dispatch every id the SDK now waits on that has no work yet."""
         returned = {id(leaf) for a in context._actions[0] for leaf in _leaves(a)}
         inst.waiting = {}
         for key, entry in list(context.open_tasks.items()):
             tasks: list[TaskBase] = entry if isinstance(entry, list) else [entry]
             if isinstance(key, str):  # wait_for_external_event tasks are keyed by name
+                if tasks and tasks[0]._api_name == "CallEntityAction":
+                    continue  # re-keyed by its request id after EventSent; answered by entity
                 if tasks:
                     inst.waiting[key] = len(tasks)
                 continue
@@ -352,8 +529,10 @@ class LocalDurableRuntime:
                 else:  # "rescheduled task": run the original call again
                     action = evidence
             if id(evidence) not in returned:
-                raise RuntimeError(f"SDK waits on task {key} of {inst.instance_id!r} "
-                                   f"but returned no action for it: {evidence!r}")
+                raise RuntimeError(
+                    f"SDK waits on task {key} of {inst.instance_id!r} "
+                    f"but returned no action for it: {evidence!r}"
+                )
             self._dispatch(inst, key, action)
 
     def _dispatch(self, inst: _Instance, key: int, action: Any) -> None:
@@ -370,8 +549,22 @@ class LocalDurableRuntime:
         elif isinstance(action, (CallSubOrchestratorAction, CallSubOrchestratorWithRetryAction)):
             child_id = action.instance_id or f"{iid}:{inst.generation}:{key}"
             work = _Work(iid, key, "sub", action.function_name, action._input, child_id=child_id)
-            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_CREATED, EventId=key,
-                                Name=work.name, Input=work.input, InstanceId=child_id)
+            event = self._event(
+                Ev.SUB_ORCHESTRATION_INSTANCE_CREATED,
+                EventId=key,
+                Name=work.name,
+                Input=work.input,
+                InstanceId=child_id,
+            )
+        elif isinstance(action, CallEntityAction):
+            work = _Work(iid, key, "entity", action.instance_id, action.input_)
+            request = _Request(str(uuid.uuid4()), action.operation, action.input_, work)
+            event = self._entity_message(iid, key, action.instance_id, request)
+        elif isinstance(action, SignalEntityAction):
+            raise NotImplementedError(
+                f"instance {iid!r} yielded signal_entity's task, which never completes "
+                "(fire-and-forget; the SDK would also send the signal twice)"
+            )
         else:
             raise NotImplementedError(f"unsupported action {type(action).__name__}")
         inst.pending[key] = work
@@ -381,36 +574,66 @@ class LocalDurableRuntime:
             child = self._instances.get(work.child_id)
             if work.name not in self.orchestrators:
                 reason = f"orchestrator {work.name!r} is not registered"
-            elif child is not None and child.status == "Running":
+            elif child is not None and child.status in _ACTIVE:
                 reason = f"instance {work.child_id!r} is already running"
             else:
-                self._start(work.child_id, work.name, work.input, (iid, key),
-                            getattr(action, "version", None) or "")
+                child = self._start(
+                    work.child_id,
+                    work.name,
+                    work.input,
+                    (iid, key),
+                    getattr(action, "version", None) or "",
+                )
+                child.parent_work = work
                 return
-            self._deliver(work, self._event(Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
-                                            TaskScheduledId=key, Reason=reason,
-                                            Details="SubOrchestrationStartFailed"))
+            self._deliver(
+                work,
+                self._event(
+                    Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                    TaskScheduledId=key,
+                    Reason=reason,
+                    Details="SubOrchestrationStartFailed",
+                ),
+            )
 
-    def _finish(self, inst: _Instance, status: str, output: Any, error: str | None,
-                custom_status: Any) -> None:
+    def _finish(
+        self, inst: _Instance, status: str, output: Any, error: str | None, custom_status: Any
+    ) -> None:
         inst.status, inst.output, inst.error, inst.custom_status = (
-            status, output, error, custom_status)
-        inst.pending, inst.waiting = {}, {}
-        self._append(inst, self._event(Ev.EXECUTION_COMPLETED, OrchestrationStatus=status,
-                                       Result=json.dumps(output), FailureDetails=error))
+            status,
+            output,
+            error,
+            custom_status,
+        )
+        inst.pending, inst.waiting, inst.updated = {}, {}, self.clock.now()
+        self._append(
+            inst,
+            self._event(
+                Ev.EXECUTION_COMPLETED,
+                OrchestrationStatus=status,
+                Result=json.dumps(output),
+                FailureDetails=error,
+            ),
+        )
         if inst.parent is None:
             return
         parent = self._instances[inst.parent[0]]
         work = parent.pending.get(inst.parent[1])
-        if work is None or work.child_id != inst.instance_id:
-            return  # parent moved on (finished or continued as new)
+        if work is None or work is not inst.parent_work:
+            return  # parent moved on (finished, continued as new or was replaced)
         if status == "Completed":
-            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
-                                TaskScheduledId=work.task_id, Result=json.dumps(output))
+            event = self._event(
+                Ev.SUB_ORCHESTRATION_INSTANCE_COMPLETED,
+                TaskScheduledId=work.task_id,
+                Result=json.dumps(output),
+            )
         else:
-            event = self._event(Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
-                                TaskScheduledId=work.task_id, Reason=error,
-                                Details=f"sub-orchestration {inst.instance_id} failed")
+            event = self._event(
+                Ev.SUB_ORCHESTRATION_INSTANCE_FAILED,
+                TaskScheduledId=work.task_id,
+                Reason=error or str(output),
+                Details=f"sub-orchestration {inst.instance_id} {status.lower()}",
+            )
         self._deliver(work, event)
 
     def _restart(self, inst: _Instance, new_input: str | None) -> None:
@@ -423,19 +646,120 @@ class LocalDurableRuntime:
     def _describe_stall(self) -> str:
         stuck = []
         for inst in self._instances.values():
-            if inst.status == "Running":
+            if inst.status in _ACTIVE:
                 waits = sorted(inst.waiting) or "nothing"
                 subs = [w.child_id for w in inst.pending.values() if w.kind == "sub"]
-                stuck.append(f"{inst.instance_id!r} ({inst.name}) waiting on events {waits}"
-                             + (f", sub-orchestrations {subs}" if subs else ""))
+                stuck.append(
+                    f"{inst.instance_id!r} ({inst.name}) waiting on events {waits}"
+                    + (f", sub-orchestrations {subs}" if subs else "")
+                )
         return "deadlock: no runnable work or pending timers, but still running: " + "; ".join(
-            stuck)
+            stuck
+        )
+
+    # -- entities ---------------------------------------------------------------------------
+
+    def _send_signals(
+        self, inst: _Instance, context: DurableOrchestrationContext, new_actions: list[dict]
+    ) -> None:
+        """Send this episode's signals, with the sequence ids the SDK burnt for them."""
+        signals = [a for a in new_actions if a["actionType"] == _SIGNAL_ENTITY]
+        if not signals:
+            return
+        used = {e["EventId"] for e in inst.history if e["EventId"] >= 0}
+        used.update(k for k in context.open_tasks if isinstance(k, int))
+        free = [i for i in range(context._sequence_number) if i not in used]
+        if len(free) < len(signals):
+            raise RuntimeError(
+                f"cannot place {len(signals)} signals of {inst.instance_id!r} "
+                f"in free sequence ids {free}"
+            )
+        for seq, action in zip(free[-len(signals) :], signals, strict=True):
+            self._require_entity(action["instanceId"])
+            request = _Request(str(uuid.uuid4()), action["operation"], action["input"])
+            self._append(
+                inst, self._entity_message(inst.instance_id, seq, action["instanceId"], request)
+            )
+
+    def _entity_message(self, iid: str, seq: int, sid: str, request: _Request) -> dict:
+        """Queue ``request`` for the end of the episode and return its EventSent."""
+        self._outbox.append((seq, sid, request))
+        message = {
+            "id": request.id,
+            "op": request.operation,
+            "signal": request.reply is None,
+            "input": request.input,
+            "parent": iid,
+        }
+        return self._event(
+            Ev.EVENT_SENT, EventId=seq, InstanceId=sid, Name="op", Input=json.dumps(message)
+        )
+
+    def _require_entity(self, sid: str) -> None:
+        """Signals have no reply to carry an error, so an unknown entity fails loudly here."""
+        name = sid.split("@", 2)[1]
+        if name not in self.entities:
+            raise LookupError(f"entity {name!r} is not registered")
+
+    def _entity(self, sid: str) -> _Entity:
+        if sid not in self._entities:
+            _, name, key = sid.split("@", 2)
+            self._entities[sid] = _Entity(name, key)
+        return self._entities[sid]
+
+    def _run_entities(self) -> bool:
+        busy = [e for e in self._entities.values() if e.queue]
+        for entity in busy:
+            self._run_entity_batch(entity)
+        return bool(busy)
+
+    def _run_entity_batch(self, entity: _Entity) -> None:
+        """Run everything queued as one batch through the SDK, as the extension does."""
+        batch = list(entity.queue)
+        entity.queue.clear()
+        fn = self.entities.get(entity.name)
+        failed = {
+            "isError": True,
+            "result": json.dumps(f"entity {entity.name!r} is not registered"),
+        }
+        results = [failed] * len(batch)
+        if fn is not None:
+            payload = {
+                "self": {"name": entity.name, "key": entity.key},
+                "exists": entity.exists,
+                "state": entity.state,
+                # The extension serializes each (already serialized) input once more.
+                "batch": [{"name": r.operation, "input": json.dumps(r.input)} for r in batch],
+            }
+            try:
+                out = json.loads(Entity.create(fn)(json.dumps(payload)))
+            except Exception as exc:  # the invocation itself failed: no state change
+                failed = {"isError": True, "result": json.dumps(f"{type(exc).__name__}: {exc}")}
+                results = [failed] * len(batch)
+            else:
+                entity.exists = bool(out["entityExists"])
+                entity.state = out["entityState"] if entity.exists else None
+                results = out["results"]
+        for request, result in zip(batch, results, strict=True):
+            if request.reply is None or not self._is_live(request.reply):
+                continue  # signal, or the caller was replaced/terminated meanwhile
+            response = {"result": result["result"]}
+            if result["isError"]:
+                response["exceptionType"] = "Exception"  # the SDK only checks the key exists
+            self._deliver(
+                request.reply,
+                self._event(Ev.EVENT_RAISED, Name=request.id, Input=json.dumps(response)),
+            )
 
     # -- helpers ----------------------------------------------------------------------------
 
     def _event(self, event_type: Ev, timestamp: datetime | None = None, **fields: Any) -> dict:
-        event = {"EventType": int(event_type), "EventId": -1, "IsPlayed": False,
-                 "Timestamp": _iso(timestamp or self.clock.now())}
+        event = {
+            "EventType": int(event_type),
+            "EventId": -1,
+            "IsPlayed": False,
+            "Timestamp": _iso(timestamp or self.clock.now()),
+        }
         event.update(fields)
         return event
 
@@ -445,9 +769,17 @@ class LocalDurableRuntime:
             self.on_event(inst.instance_id, event)
 
     def _result(self, inst: _Instance) -> InstanceResult:
-        return InstanceResult(inst.instance_id, inst.name, inst.status, inst.output, inst.error,
-                              inst.custom_status, list(inst.history), inst.episodes,
-                              inst.events_total + len(inst.history))
+        return InstanceResult(
+            inst.instance_id,
+            inst.name,
+            inst.status,
+            inst.output,
+            inst.error,
+            inst.custom_status,
+            list(inst.history),
+            inst.episodes,
+            inst.events_total + len(inst.history),
+        )
 
 
 def _utc(dt: datetime) -> datetime:
@@ -461,15 +793,19 @@ def _iso(dt: datetime) -> str:
 def _retry_delay(options: Any, attempts: int) -> timedelta:
     """DTFx semantics: first * backoff^(attempt-1), capped; this SDK only exposes ``first``."""
     ms = options.first_retry_interval_in_milliseconds * (
-        getattr(options, "backoff_coefficient", 1.0) ** (attempts - 1))
+        getattr(options, "backoff_coefficient", 1.0) ** (attempts - 1)
+    )
     cap = getattr(options, "max_retry_interval_in_milliseconds", None)
     return timedelta(milliseconds=min(ms, cap) if cap else ms)
 
 
 def _leaves(action: Any) -> Iterator[Any]:
     """Flatten WhenAll/WhenAny (JSON dicts or SDK action objects) into their leaf actions."""
-    children = (action.get("compoundActions") if isinstance(action, dict)
-                else getattr(action, "compound_tasks", None))
+    children = (
+        action.get("compoundActions")
+        if isinstance(action, dict)
+        else getattr(action, "compound_tasks", None)
+    )
     if children is None:
         yield action
     for child in children or ():
@@ -477,12 +813,17 @@ def _leaves(action: Any) -> Iterator[Any]:
 
 
 def _signature(action: dict) -> tuple:
+    if action["actionType"] in (_CALL_ENTITY, _SIGNAL_ENTITY):
+        return (action["actionType"], action["instanceId"], action["operation"])
     return (action["actionType"], action.get("functionName") or action.get("externalEventName"))
 
 
 def _nondeterminism(before: list[tuple], after: list[tuple]) -> str:
-    i = next((i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a),
-             len(after))  # no differing pair: this replay stopped short of the earlier one
+    i = next(
+        (i for i, (b, a) in enumerate(zip(before, after, strict=False)) if b != a), len(after)
+    )  # no differing pair: this replay stopped short of the earlier one
     now = after[i] if i < len(after) else "nothing"
-    return (f"Non-deterministic workflow detected: action #{i} was {before[i]} in an earlier "
-            f"replay but is {now} now")
+    return (
+        f"Non-deterministic workflow detected: action #{i} was {before[i]} in an earlier "
+        f"replay but is {now} now"
+    )

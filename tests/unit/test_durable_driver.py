@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,7 +21,8 @@ from drift.durable_driver import (
 
 T0 = datetime(2024, 5, 1, 12, 0, tzinfo=UTC)
 ORCH_STARTED, TASK_SCHEDULED, TASK_COMPLETED, TASK_FAILED = 12, 4, 5, 6
-TIMER_CREATED, TIMER_FIRED, EVENT_RAISED = 10, 11, 15
+TIMER_CREATED, TIMER_FIRED, EVENT_SENT, EVENT_RAISED = 10, 11, 14, 15
+Status = df.OrchestrationRuntimeStatus
 
 # The SDK itself calls azure.functions' df_loads without expected_type (get_input, task results).
 pytestmark = pytest.mark.filterwarnings("ignore:azure.functions df_loads:DeprecationWarning")
@@ -42,15 +44,19 @@ def test_sequential_activities_replay_each_step() -> None:
         c = yield ctx.call_activity("describe", {"value": b})
         return [a, b, c]
 
-    rt = runtime({"chain": chain},
-                 {"double": lambda n: n * 2, "describe": lambda d: f"v={d['value']}"})
+    rt = runtime(
+        {"chain": chain}, {"double": lambda n: n * 2, "describe": lambda d: f"v={d['value']}"}
+    )
     result = rt.run("chain", 3, instance_id="seq")
 
     assert (result.status, result.output, result.error) == ("Completed", [6, 12, "v=12"], None)
     assert result.episodes == 4  # start + one replay per completed activity
     scheduled = of_type(result, TASK_SCHEDULED)
     assert [(e["EventId"], e["Name"], e["Input"]) for e in scheduled] == [
-        (0, "double", "3"), (1, "double", "6"), (2, "describe", '{"value": 12}')]
+        (0, "double", "3"),
+        (1, "double", "6"),
+        (2, "describe", '{"value": 12}'),
+    ]
     assert [e["TaskScheduledId"] for e in of_type(result, TASK_COMPLETED)] == [0, 1, 2]
     assert result.history[1]["EventType"] == 0 and result.history[1]["Version"] == ""
     assert result.history[-1]["EventType"] == 13
@@ -95,8 +101,9 @@ def test_fan_out_sub_orchestrators_polling_with_timers() -> None:
     result = rt.run("parent", instance_id="p")
 
     assert result.status == "Completed"
-    assert result.output == [f"job{n}@{(T0 + timedelta(minutes=5 * (n - 1))).isoformat()}"
-                             for n in (1, 2, 3)]
+    assert result.output == [
+        f"job{n}@{(T0 + timedelta(minutes=5 * (n - 1))).isoformat()}" for n in (1, 2, 3)
+    ]
     assert clock.now() == T0 + timedelta(minutes=10)
     assert polls == {"job1": 1, "job2": 2, "job3": 3}
     children = {iid: r for iid, r in rt.instances.items() if iid != "p"}
@@ -130,12 +137,16 @@ def test_activity_with_retry_succeeds_on_third_attempt() -> None:
     assert len(attempts) == 4
     timers = of_type(result, TIMER_CREATED)
     assert [dt_parse(e["FireAt"]) for e in timers] == [
-        T0 + timedelta(seconds=30), T0 + timedelta(seconds=60)]
+        T0 + timedelta(seconds=30),
+        T0 + timedelta(seconds=60),
+    ]
     assert [e["EventId"] for e in timers] == [1, 3]
     assert [e["EventId"] for e in of_type(result, TASK_SCHEDULED)] == [0, 2, 4, 5]
     failed = of_type(result, TASK_FAILED)
     assert [(e["Reason"], e["Details"]) for e in failed] == [
-        ("boom 1", "ConnectionError"), ("boom 2", "ConnectionError")]
+        ("boom 1", "ConnectionError"),
+        ("boom 2", "ConnectionError"),
+    ]
     assert clock.now() == T0 + timedelta(seconds=60)
 
 
@@ -294,8 +305,7 @@ def test_external_events() -> None:
     result = rt.run("approval", instance_id="i1")
 
     assert result.output == [{"by": "ann"}, {"by": "bob"}]
-    assert [e["Input"] for e in of_type(result, EVENT_RAISED)] == [
-        '{"by": "ann"}', '{"by": "bob"}']
+    assert [e["Input"] for e in of_type(result, EVENT_RAISED)] == ['{"by": "ann"}', '{"by": "bob"}']
     assert rt.clock.now() == T0  # the cancelled timer never advanced the clock
 
     rt.raise_event("i2", "approve", "only one")
@@ -331,3 +341,229 @@ def test_unknown_activity_fails_task_and_on_event_sees_every_event() -> None:
 
     assert result.status == "Failed" and "'missing' is not registered" in (result.error or "")
     assert seen == [("x", e["EventType"]) for e in result.history]
+
+
+# -- entities -------------------------------------------------------------------------------
+
+
+def counter(ctx: df.DurableEntityContext) -> None:
+    value = ctx.get_state(lambda: 0)
+    if ctx.operation_name == "add":
+        value += ctx.get_input()
+    elif ctx.operation_name == "fail":
+        raise ValueError(f"cannot {ctx.get_input()}")
+    ctx.set_state(value)
+    ctx.set_result({"value": value, "entity": f"{ctx.entity_name}/{ctx.entity_key}"})
+
+
+def test_entity_calls_and_client_signals_interleave_and_state_persists() -> None:
+    cid = df.EntityId("Counter", "k")
+
+    def orch(ctx: df.DurableOrchestrationContext):
+        entity = df.EntityId("counter", ctx.get_input())  # names are case-insensitive
+        first = yield ctx.call_entity(entity, "add", 5)
+        try:
+            yield ctx.call_entity(entity, "fail", "divide")
+            caught = "no exception"
+        except Exception as exc:
+            caught = f"{type(exc).__name__}: {exc}"
+        ctx.signal_entity(entity, "add", 100)  # sent before the call below, so seen by it
+        last = yield ctx.call_entity(entity, "get")
+        return [first, caught, last]
+
+    rt = runtime({"orch": orch}, entities={"Counter": counter})
+    rt.signal_entity(cid, "add", 1)
+    rt.start_new("orch", "k", instance_id="o")
+    rt.signal_entity(cid, "add", 10)  # queued before the orchestrator's first call
+    assert rt.read_entity_state(cid) == (False, None)  # nothing ran yet
+    rt.run_until_idle()
+
+    status = rt.get_status("o")
+    assert status is not None and status.runtime_status is Status.Completed
+    assert status.output == [
+        {"value": 16, "entity": "counter/k"},
+        "Exception: cannot divide",
+        {"value": 116, "entity": "counter/k"},
+    ]
+    assert rt.read_entity_state(cid) == (True, 116)
+
+    rt.signal_entity(cid, "add", 1)
+    assert rt.read_entity_state(cid) == (True, 116)  # reads don't apply queued operations
+    rt.run_until_idle()
+    assert rt.read_entity_state(df.EntityId("COUNTER", "k")) == (True, 117)
+    assert rt.read_entity_state(df.EntityId("Counter", "other")) == (False, None)
+
+
+def test_call_entity_then_timer_then_signal_history_matches_sdk_protocol() -> None:
+    cid = df.EntityId("Counter", "t")
+
+    def orch(ctx: df.DurableOrchestrationContext):
+        before = yield ctx.call_entity(cid, "add", 1)
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(hours=1))
+        ctx.signal_entity(cid, "add", 1000)
+        return before["value"]
+
+    rt = runtime({"orch": orch}, entities={"counter": counter})
+    rt.start_new("orch", instance_id="o")
+    rt.run_until_idle(max_time=T0 + timedelta(minutes=30))
+    assert rt.get_status("o").runtime_status is Status.Running  # type: ignore[union-attr]
+    assert rt.read_entity_state(cid) == (True, 1)
+
+    rt.signal_entity(cid, "add", 10)  # a client signal while the orchestrator sleeps
+    rt.run_until_idle(max_time=T0 + timedelta(minutes=30))
+    assert rt.read_entity_state(cid) == (True, 11)
+    assert rt.clock.now() == T0
+
+    rt.run_until_idle()
+    result = rt.instances["o"]
+    assert (result.status, result.output) == ("Completed", 1)
+    assert rt.read_entity_state(cid) == (True, 1011)
+    assert rt.clock.now() == T0 + timedelta(hours=1)
+
+    sent = of_type(result, EVENT_SENT)
+    assert [(e["EventId"], e["InstanceId"], e["Name"]) for e in sent] == [
+        (0, "@counter@t", "op"),
+        (2, "@counter@t", "op"),
+    ]  # timer took id 1
+    call, signal = (json.loads(e["Input"]) for e in sent)
+    assert (call["op"], call["signal"], call["input"]) == ("add", False, "1")
+    assert (signal["op"], signal["signal"], signal["input"]) == ("add", True, "1000")
+    [response] = [e for e in of_type(result, EVENT_RAISED)]
+    assert response["Name"] == call["id"]
+    assert json.loads(json.loads(response["Input"])["result"]) == {
+        "value": 1,
+        "entity": "counter/t",
+    }
+    assert [e["EventId"] for e in of_type(result, TIMER_CREATED)] == [1]
+
+
+def test_entity_batch_keeps_sdk_stale_result_quirk() -> None:
+    """Entity.handle never resets the result between operations of one batch."""
+
+    def quiet(ctx: df.DurableEntityContext) -> None:
+        if ctx.operation_name == "answer":
+            ctx.set_result(42)
+
+    def orch(ctx: df.DurableOrchestrationContext):
+        e = df.EntityId("quiet", "q")
+        return (yield ctx.task_all([ctx.call_entity(e, "answer"), ctx.call_entity(e, "noop")]))
+
+    result = runtime({"orch": orch}, entities={"quiet": quiet}).run("orch")
+    assert result.output == [42, 42]
+
+
+def test_unknown_entity_call_fails_catchably_and_signal_fails_loudly() -> None:
+    def orch(ctx: df.DurableOrchestrationContext):
+        try:
+            yield ctx.call_entity(df.EntityId("ghost", "g"), "boo")
+        except Exception as exc:
+            return str(exc)
+
+    rt = runtime({"orch": orch})
+    assert rt.run("orch").output == "entity 'ghost' is not registered"
+    with pytest.raises(LookupError, match="ghost"):
+        rt.signal_entity(df.EntityId("ghost", "g"), "boo")
+
+
+# -- host-like control ----------------------------------------------------------------------
+
+
+def test_start_new_replaces_existing_instance() -> None:
+    recorded: list[str] = []
+
+    def slow(ctx: df.DurableOrchestrationContext):
+        tag = ctx.get_input()
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(minutes=10))
+        return (yield ctx.call_activity("record", tag))
+
+    rt = runtime({"slow": slow}, {"record": lambda tag: recorded.append(tag) or tag})
+    assert rt.start_new("slow", "first", instance_id="x") == "x"
+    status = rt.get_status("x")
+    assert status is not None and status.runtime_status is Status.Pending
+    assert (status.input, status.created_time, status.name) == ("first", T0, "slow")
+    rt.run_until_idle(max_time=T0)
+    assert rt.get_status("x").runtime_status is Status.Running  # type: ignore[union-attr]
+
+    rt.clock.sleep_until(T0 + timedelta(minutes=5))
+    rt.start_new("slow", "second", instance_id="x")
+    status = rt.get_status("x")
+    assert status is not None and status.runtime_status is Status.Pending
+    assert status.input == "second"
+    rt.run_until_idle()
+
+    status = rt.get_status("x")
+    assert status is not None and status.runtime_status is Status.Completed
+    assert status.output == "second"
+    assert status.last_updated_time == T0 + timedelta(minutes=15)
+    assert recorded == ["second"]  # the first instance's timer and activity never happened
+    assert rt.clock.now() == T0 + timedelta(minutes=15)  # its stale timer didn't move time
+    assert rt.starts == [("x", "slow"), ("x", "slow")]
+    assert "first" not in json.dumps(rt.instances["x"].history)
+    assert rt.get_status("nope") is None
+
+
+def test_run_until_idle_max_time_leaves_future_timer_pending() -> None:
+    def nap(ctx: df.DurableOrchestrationContext):
+        ctx.set_custom_status("sleeping")
+        yield ctx.create_timer(ctx.current_utc_datetime + timedelta(hours=2))
+        ctx.set_custom_status("awake")
+        return "rested"
+
+    clock = VirtualClock(T0)
+    rt = LocalDurableRuntime({"nap": nap}, {}, clock=clock)
+    iid = rt.start_new("nap")
+    rt.run_until_idle(max_time=T0 + timedelta(hours=1))
+    status = rt.get_status(iid)
+    assert status is not None
+    assert (status.runtime_status, status.custom_status) == (Status.Running, "sleeping")
+    assert clock.now() == T0
+
+    rt.run_until_idle(max_time=T0 + timedelta(hours=2))  # inclusive bound
+    status = rt.get_status(iid)
+    assert status is not None
+    assert (status.runtime_status, status.output, status.custom_status) == (
+        Status.Completed,
+        "rested",
+        "awake",
+    )
+    assert clock.now() == T0 + timedelta(hours=2)
+    assert rt.starts == [(iid, "nap")]
+
+
+def test_run_until_idle_tolerates_waiting_instances_and_terminate() -> None:
+    def waits(ctx: df.DurableOrchestrationContext):
+        return (yield ctx.wait_for_external_event("go"))
+
+    rt = runtime({"waits": waits})
+    rt.start_new("waits", instance_id="w1")
+    rt.start_new("waits", instance_id="w2")
+    rt.run_until_idle()  # no deadlock error: a host just idles
+    rt.raise_event("w1", "go", {"ok": True})
+    rt.terminate("w2", "operator said so")
+    rt.run_until_idle()
+
+    w1, w2 = rt.get_status("w1"), rt.get_status("w2")
+    assert w1 is not None and (w1.runtime_status, w1.output) == (Status.Completed, {"ok": True})
+    assert w2 is not None and (w2.runtime_status, w2.output) == (
+        Status.Terminated,
+        "operator said so",
+    )
+    rt.terminate("w1", "too late")  # finished instances are left alone
+    assert rt.get_status("w1").runtime_status is Status.Completed  # type: ignore[union-attr]
+    with pytest.raises(KeyError):
+        rt.terminate("missing", "x")
+
+
+def test_failed_status_reports_error_as_output() -> None:
+    def boom(ctx: df.DurableOrchestrationContext):
+        yield ctx.call_activity("bad")
+
+    def bad(_: Any) -> None:
+        raise RuntimeError("kaput")
+
+    rt = runtime({"boom": boom}, {"bad": bad})
+    iid = rt.start_new("boom")
+    rt.run_until_idle()
+    status = rt.get_status(iid)
+    assert status is not None and status.runtime_status is Status.Failed
+    assert str(status.output).startswith("kaput")
