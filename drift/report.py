@@ -78,14 +78,20 @@ def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
             continue
         reg = rep.get("registered") or {}
         verb = "registered" if rep.get("newly_registered") else "already registered"
-        console.print(f"  {verb}  {reg.get('mltable')}  {reg.get('uri_folder')}", highlight=False)
+        console.print(
+            f"  {verb} version {rep.get('data_asset_version')}: {_names(reg)}", highlight=False
+        )
         for row in rep.get("retrained") or []:
             colour = "green" if row["status"] in OK_STATUSES else "red"
-            again = "  (existing job, not resubmitted)" if row["job"] in seen_jobs else ""
+            again = " (existing job, not resubmitted)" if row["job"] in seen_jobs else ""
             took = "" if row.get("duration_s") is None else f" in {row['duration_s']:.1f} s"
+            console.print(f"  retrained {row['model_group']}: {row['job']}{again}", highlight=False)
             console.print(
-                f"  retrained {row['model_group']} -> {row['job']}  "
-                f"[{colour}]{row['status']}[/{colour}]{took}  {row.get('detail') or ''}{again}",
+                f"    [{colour}]{row['status']}[/{colour}]{took}  {row.get('detail') or ''}",
                 highlight=False,
             )
             seen_jobs.add(row["job"])
+
+
+def _names(registered: dict[str, str]) -> str:
+    return ", ".join(f"{ref.rsplit(':', 1)[0]} ({kind})" for kind, ref in registered.items())
