@@ -9,6 +9,8 @@ clock, random or environment reads; every side effect is an activity, time is
 from __future__ import annotations
 
 import hashlib
+import json
+import logging
 import re
 from collections.abc import Generator
 from datetime import datetime, timedelta
@@ -20,6 +22,8 @@ from drift import activities as act
 from drift import coalescing
 from drift.domain import TERMINAL_STATES, TIMED_OUT
 from drift.report import any_failed
+
+log = logging.getLogger("drift.orchestration")
 
 RETRAIN = "drift_retrain"
 MONITOR = "drift_monitor_job"
@@ -167,7 +171,23 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
 
     report["retrained"] = yield from _fan_out(context, plan, key)
     context.set_custom_status({"stage": "done", "jobs": len(plan["jobs"])})
+    _log_report(context, report)
     return report
+
+
+def _log_report(context: df.DurableOrchestrationContext, report: Json) -> None:
+    """One structured line per run, written once (not again on every replay)."""
+    if context.is_replaying:
+        return
+    summary = {
+        "instance_id": report["instance_id"],
+        "table": report["table"],
+        "delta_version": report["delta_version"],
+        "data_asset_version": report["data_asset_version"],
+        "retrained": {r["model_group"]: r["status"] for r in report["retrained"]},
+        "failed": any_failed(report),
+    }
+    log.info("drift run report %s", json.dumps(summary, sort_keys=True))
 
 
 def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | None) -> Orchestration:

@@ -261,3 +261,19 @@ def test_long_wait_keeps_each_history_bounded(tmp_path: Path) -> None:
     assert monitor.name == MONITOR
     assert monitor.history_events_total > 3 * len(monitor.history)
     assert len(monitor.history) < 12 * POLLS_PER_GENERATION
+
+
+def test_the_report_is_logged_once_as_one_structured_line(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import json
+    import logging
+
+    jobs = FakeJobs(seed_jobs(), script={"churn": ["Running", "Failed"]})
+    with caplog.at_level(logging.INFO, logger="drift.orchestration"):
+        run(make_services(tmp_path, jobs), {"delta_version": 0})
+    lines = [r.getMessage() for r in caplog.records if "drift run report" in r.getMessage()]
+    assert len(lines) == 1  # replays do not log it again
+    summary = json.loads(lines[0].split("drift run report ", 1)[1])
+    assert summary["retrained"] == {"churn": "Failed", "Upsell": "Completed"}
+    assert summary["failed"] is True

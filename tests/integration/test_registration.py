@@ -35,8 +35,7 @@ JAN_1_8AM_MS = 1767254400123  # 2026-01-01T08:00:00.123Z
 
 @pytest.fixture
 def params() -> Parameters:
-    return Parameters.model_validate(
-        {"dataAssets": [{"name": "training_data", "value": ASSET}]})
+    return Parameters.model_validate({"dataAssets": [{"name": "training_data", "value": ASSET}]})
 
 
 @pytest.fixture
@@ -108,7 +107,10 @@ def test_register_creates_both_assets_with_tags(delta_table, store, registry, pa
     reg = registered(store, registry, params, delta_table, 1)
 
     assert (reg.table, reg.delta_version, reg.asset_version) == (
-        str(delta_table.path), 1, "20260101080000-v1")
+        str(delta_table.path),
+        1,
+        "20260101080000-v1",
+    )
     assert reg.created is True
     tags = {
         TAG_TABLE: table_uri,
@@ -117,10 +119,14 @@ def test_register_creates_both_assets_with_tags(delta_table, store, registry, pa
         TAG_COMMIT_TIME: "2026-01-01T08:00:00.123000Z",
     }
     assert (reg.mltable.name, reg.mltable.version, reg.mltable.type) == (
-        ASSET, "20260101080000-v1", "mltable")
+        ASSET,
+        "20260101080000-v1",
+        "mltable",
+    )
     assert reg.mltable.tags == tags
     assert reg.uri_folder == DataAssetVersion(
-        FOLDER, "20260101080000-v1", "uri_folder", table_uri, tags)
+        FOLDER, "20260101080000-v1", "uri_folder", table_uri, tags
+    )
     assert registry.get_data(ASSET, "20260101080000-v1") == reg.mltable
     assert registry.get_data(FOLDER, "20260101080000-v1") == reg.uri_folder
 
@@ -177,8 +183,7 @@ def test_each_data_version_gets_its_own_asset_version(delta_table, store, regist
     first = registered(store, registry, params, delta_table, 0)
     second = registered(store, registry, params, delta_table, 1)
 
-    assert (first.asset_version, second.asset_version) == (
-        "20260101080000-v0", "20260101080000-v1")
+    assert (first.asset_version, second.asset_version) == ("20260101080000-v0", "20260101080000-v1")
     assert first.mltable.path != second.mltable.path
     assert rows_per_asset(registry) == {ASSET: 2, FOLDER: 2}
     lengths = [len(mltable.load(r.mltable.path).to_pandas_dataframe()) for r in (first, second)]
@@ -253,8 +258,8 @@ def test_conflict_with_a_different_delta_version_tag(delta_table, store, registr
     delta_table.set_commit_info(0, timestamp=JAN_1_8AM_MS)
     uri = str(delta_table.path.resolve())
     squatter = DataAssetVersion(
-        FOLDER, "20260101080000-v0", "uri_folder", uri,
-        {TAG_TABLE: uri, TAG_DELTA_VERSION: "99"})
+        FOLDER, "20260101080000-v0", "uri_folder", uri, {TAG_TABLE: uri, TAG_DELTA_VERSION: "99"}
+    )
     registry.create_uri_folder(squatter)
 
     with pytest.raises(RegistrationConflict, match="version '99'"):
@@ -286,11 +291,13 @@ def test_a_metadata_only_commit_is_not_registered(delta_table, store, registry, 
 
 
 def test_uses_the_configured_asset_names(delta_table, store, registry) -> None:
-    params = Parameters.model_validate({
-        "dataAssets": [{"name": "training_data", "value": "features"}],
-        "mltableAssetName": "features",
-        "uriFolderAssetName": "features_raw",
-    })
+    params = Parameters.model_validate(
+        {
+            "dataAssets": [{"name": "training_data", "value": "features"}],
+            "mltableAssetName": "features",
+            "uriFolderAssetName": "features_raw",
+        }
+    )
     delta_table.write(3)
 
     reg = registered(store, registry, params, delta_table, 0)

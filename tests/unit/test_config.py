@@ -65,11 +65,18 @@ def test_issue_example_loads_with_the_reference_value_shapes(tmp_path: Path) -> 
     p = config.parameters
     assert config.backend == "azure"
     assert (p.azml.subscription_id, p.azml.resource_group, p.azml.workspace_name) == (
-        "sub", "rg", "ws")
+        "sub",
+        "rg",
+        "ws",
+    )
     assert (p.storage_account_name, p.container_name, p.container_data_path) == (
-        "acct", "data", "features/seat_spinning")
+        "acct",
+        "data",
+        "features/seat_spinning",
+    )
     assert [(b.name, b.value) for b in p.data_assets] == [
-        ("training_data", "seat_spinning_features")]
+        ("training_data", "seat_spinning_features")
+    ]
     assert p.refresh_timeout == 2700 and type(p.refresh_timeout) is int
     assert p.refresh_delay == 10 and type(p.refresh_delay) is int
     assert p.model_name_prefix == ("churn", "upsell")
@@ -88,11 +95,15 @@ def test_durations_accept_ints_as_well_as_strings(tmp_path: Path) -> None:
 
 def test_model_name_prefix_accepts_a_list_and_trims_blanks(tmp_path: Path) -> None:
     text = ISSUE_EXAMPLE.replace('"churn,upsell"', '" churn , upsell ,"')
-    assert load_config(write(tmp_path, "backend: azure\n" + text)).parameters.model_name_prefix \
-        == ("churn", "upsell")
+    assert load_config(write(tmp_path, "backend: azure\n" + text)).parameters.model_name_prefix == (
+        "churn",
+        "upsell",
+    )
     text = ISSUE_EXAMPLE.replace('"churn,upsell"', "[churn, upsell]")
-    assert load_config(write(tmp_path, "backend: azure\n" + text)).parameters.model_name_prefix \
-        == ("churn", "upsell")
+    assert load_config(write(tmp_path, "backend: azure\n" + text)).parameters.model_name_prefix == (
+        "churn",
+        "upsell",
+    )
 
 
 def test_local_backend_resolves_relative_paths_against_the_config_folder(
@@ -296,8 +307,10 @@ def test_cloud_backend_lists_every_missing_storage_field(tmp_path: Path) -> None
     assets = document()["parameters"]["dataAssets"]
     data = {"backend": "azure", "parameters": {"dataAssets": assets}}
     message = error_for(tmp_path, data)
-    assert ("needs parameters.azml, parameters.storageAccountName, parameters.containerName, "
-            "parameters.containerDataPath") in message
+    assert (
+        "needs parameters.azml, parameters.storageAccountName, parameters.containerName, "
+        "parameters.containerDataPath"
+    ) in message
 
 
 def test_local_backend_needs_a_local_section(tmp_path: Path) -> None:
@@ -356,7 +369,8 @@ def test_top_level_must_be_a_mapping(tmp_path: Path, text: str) -> None:
     with pytest.raises(ConfigError) as excinfo:
         load_config(path)
     assert str(excinfo.value) == (
-        f"{path}: (top level): expected a mapping with a 'parameters' key")
+        f"{path}: (top level): expected a mapping with a 'parameters' key"
+    )
 
 
 def test_parameters_must_be_a_mapping(tmp_path: Path) -> None:
@@ -372,4 +386,7 @@ def test_every_problem_is_reported_on_its_own_line(tmp_path: Path) -> None:
     assert len(lines) == 3
     assert all(line.startswith(f"{path}: ") for line in lines)
     assert {line.split(": ")[1] for line in lines} == {
-        "parameters.refreshTimeout", "parameters.refreshDelay", "extra"}
+        "parameters.refreshTimeout",
+        "parameters.refreshDelay",
+        "extra",
+    }

@@ -79,8 +79,7 @@ BLOB = "https://acct.blob.core.windows.net/data/churn/_delta_log"
     ("path", "reason"),
     [
         (f"{LOG}/00000000000000000010.checkpoint.parquet", "checkpoint file"),
-        (f"{LOG}/00000000000000000010.checkpoint.0000000001.0000000002.parquet",
-         "checkpoint file"),
+        (f"{LOG}/00000000000000000010.checkpoint.0000000001.0000000002.parquet", "checkpoint file"),
         (f"{LOG}/00000000000000000010.checkpoint.{UUID}.parquet", "checkpoint file"),
         (f"{LOG}/00000000000000000010.checkpoint.{UUID}.json", "checkpoint file"),
         (f"{BLOB}/00000000000000000010.checkpoint.parquet", "checkpoint file"),
@@ -95,8 +94,7 @@ BLOB = "https://acct.blob.core.windows.net/data/churn/_delta_log"
         (f"{LOG}/.{V3}", "temporary file of an in-flight commit"),
         (f"{LOG}/_commits/00000000000000000003.{UUID}.json", "staged commit"),
         (f"{BLOB}/_commits/00000000000000000003.{UUID}.json", "staged commit"),
-        (f"{LOG}/00000000000000000003.00000000000000000009.compacted.json",
-         "compacted log file"),
+        (f"{LOG}/00000000000000000003.00000000000000000009.compacted.json", "compacted log file"),
         (f"{LOG}/_sidecars/{UUID}.parquet", "not a commit: sub-folder '_sidecars'"),
         (f"{LOG}/0000000000000000003.json", "expected 20 digits"),
         (f"{LOG}/000000000000000000003.json", "expected 20 digits"),
@@ -106,8 +104,10 @@ BLOB = "https://acct.blob.core.windows.net/data/churn/_delta_log"
         ("/data/churn/part-00000-abc-c000.snappy.parquet", "not in a _delta_log folder"),
         (f"/data/churn/{V3}", "not in a _delta_log folder"),
         (f"/data/churn/_delta_log_old/{V3}", "not in a _delta_log folder"),
-        ("https://acct.blob.core.windows.net/data/churn/part-0.parquet",
-         "not in a _delta_log folder"),
+        (
+            "https://acct.blob.core.windows.net/data/churn/part-0.parquet",
+            "not in a _delta_log folder",
+        ),
         (f"/data/churn/_delta_log/x/_delta_log/{V3}", "nested _delta_log"),
         (f"_delta_log/{V3}", "no table folder before _delta_log"),
         (f"/_delta_log/{V3}", "no table folder before _delta_log"),
@@ -186,10 +186,17 @@ def test_create_append_overwrite_register(delta_table) -> None:
         ("UPDATE", lambda dt: dt.update(updates={"value": "value + 1"}, predicate="id = 3")),
         (
             "MERGE",
-            lambda dt: dt.merge(
-                pa.table({"id": [3, 100], "value": [0.5, 100.0]}),
-                predicate="t.id = s.id", source_alias="s", target_alias="t",
-            ).when_matched_update_all().when_not_matched_insert_all().execute(),
+            lambda dt: (
+                dt.merge(
+                    pa.table({"id": [3, 100], "value": [0.5, 100.0]}),
+                    predicate="t.id = s.id",
+                    source_alias="s",
+                    target_alias="t",
+                )
+                .when_matched_update_all()
+                .when_not_matched_insert_all()
+                .execute()
+            ),
         ),
     ],
 )
@@ -255,7 +262,8 @@ def test_vacuum_commits_are_metadata_only(delta_table) -> None:
     delta_table.write(3)
     delta_table.write(3, mode="overwrite")  # leaves a removed file for vacuum to delete
     deleted = delta_table.table().vacuum(
-        retention_hours=0, enforce_retention_duration=False, dry_run=False)
+        retention_hours=0, enforce_retention_duration=False, dry_run=False
+    )
     assert len(deleted) == 1
     start, end = delta_table.version() - 1, delta_table.version()
 
@@ -263,7 +271,10 @@ def test_vacuum_commits_are_metadata_only(delta_table) -> None:
         summary = summary_of(delta_table, version)
         assert summary.operation == operation
         assert (summary.data_change, summary.data_files, summary.files_without_data_change) == (
-            False, 0, 0)
+            False,
+            0,
+            0,
+        )
         decision = decide(summary)
         assert decision.action == "skip"
         assert operation in decision.reason
@@ -323,7 +334,8 @@ def test_in_commit_timestamp_wins_over_commit_info_timestamp(delta_table) -> Non
 def test_commit_time_falls_back_to_file_modification_time(delta_table) -> None:
     delta_table.write(3)
     text = b"".join(
-        line + b"\n" for line in delta_table.raw(0).splitlines() if b'"commitInfo"' not in line)
+        line + b"\n" for line in delta_table.raw(0).splitlines() if b'"commitInfo"' not in line
+    )
     add_time = next(a["add"]["modificationTime"] for a in delta_table.actions(0) if "add" in a)
 
     summary = summarize_commit(text, 0)

@@ -26,8 +26,9 @@ BINDINGS = (
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 
 
-def job(name: str, created_at: datetime | None = None, tags: dict | None = None,
-        **inputs: JobInput) -> TrainingJob:
+def job(
+    name: str, created_at: datetime | None = None, tags: dict | None = None, **inputs: JobInput
+) -> TrainingJob:
     if not inputs:
         inputs = {"training_data": JobInput("mltable", "azureml:seat_spinning_features:1")}
     return TrainingJob(name=name, inputs=inputs, created_at=created_at, tags=tags or {})
@@ -39,16 +40,11 @@ def job(name: str, created_at: datetime | None = None, tags: dict | None = None,
 @pytest.mark.parametrize(
     ("name", "parts"),
     [
-        ("churn_20260101080000_abc123",
-         ("churn", "20260101080000", "abc123")),
-        ("ChurnModel_20260101080000_AbC123",
-         ("ChurnModel", "20260101080000", "AbC123")),
-        ("churn_model_v2_20260101080000_x9",
-         ("churn_model_v2", "20260101080000", "x9")),
-        ("up-sell_20251231235959_Z",
-         ("up-sell", "20251231235959", "Z")),
-        ("a_20240101000000_20260101080000_b",
-         ("a_20240101000000", "20260101080000", "b")),
+        ("churn_20260101080000_abc123", ("churn", "20260101080000", "abc123")),
+        ("ChurnModel_20260101080000_AbC123", ("ChurnModel", "20260101080000", "AbC123")),
+        ("churn_model_v2_20260101080000_x9", ("churn_model_v2", "20260101080000", "x9")),
+        ("up-sell_20251231235959_Z", ("up-sell", "20251231235959", "Z")),
+        ("a_20240101000000_20260101080000_b", ("a_20240101000000", "20260101080000", "b")),
     ],
 )
 def test_split_job_name(name: str, parts: tuple[str, str, str]) -> None:
@@ -150,10 +146,10 @@ def test_retrain_job_name_needs_a_stamped_version(bad: str) -> None:
 def test_build_plan_rebinds_only_the_configured_inputs() -> None:
     source = job(
         "ChurnModel_20260101080000_AbC123",
-        training_data=JobInput("mltable", "azureml:seat_spinning_features:20251201000000-v3",
-                               "eval_mount"),
-        raw_folder=JobInput("uri_folder", "azureml:seat_spinning_features_folder:old",
-                            "ro_mount"),
+        training_data=JobInput(
+            "mltable", "azureml:seat_spinning_features:20251201000000-v3", "eval_mount"
+        ),
+        raw_folder=JobInput("uri_folder", "azureml:seat_spinning_features_folder:old", "ro_mount"),
         labels=JobInput("uri_file", "azureml:labels:4", "download"),
     )
 
@@ -167,9 +163,11 @@ def test_build_plan_rebinds_only_the_configured_inputs() -> None:
     assert planned.job_name == retrain_job_name("ChurnModel", VERSION)
     assert planned.inputs == {
         "training_data": JobInput(
-            "mltable", "azureml:seat_spinning_features:20260301120000-v7", "eval_mount"),
+            "mltable", "azureml:seat_spinning_features:20260301120000-v7", "eval_mount"
+        ),
         "raw_folder": JobInput(
-            "uri_folder", "azureml:seat_spinning_features_folder:20260301120000-v7", "ro_mount"),
+            "uri_folder", "azureml:seat_spinning_features_folder:20260301120000-v7", "ro_mount"
+        ),
     }
     assert planned.tags == {
         TAG_GROUP: "ChurnModel",
@@ -206,7 +204,7 @@ def test_a_job_without_the_bound_inputs_is_left_alone() -> None:
     assert [p.group for p in plan.jobs] == ["churn"]
     assert plan.left_alone == {
         "forecast": "newest job forecast_20260101080000_b has none of the inputs "
-                    "['raw_folder', 'training_data']",
+        "['raw_folder', 'training_data']",
     }
 
 
@@ -237,15 +235,19 @@ def test_groups_filter_selects_groups_and_reports_unknown_ones() -> None:
 
 
 def test_groups_filter_is_case_sensitive() -> None:
-    plan = build_plan([job("ChurnModel_20260101080000_AbC123")], BINDINGS, VERSION,
-                      groups=("churnmodel",))
+    plan = build_plan(
+        [job("ChurnModel_20260101080000_AbC123")], BINDINGS, VERSION, groups=("churnmodel",)
+    )
     assert plan.jobs == []
     assert set(plan.left_alone) == {"churnmodel"}
 
 
 def test_no_jobs_at_all() -> None:
     assert build_plan([], BINDINGS, VERSION).to_dict() == {
-        "data_version": VERSION, "jobs": [], "left_alone": {}}
+        "data_version": VERSION,
+        "jobs": [],
+        "left_alone": {},
+    }
     plan = build_plan([], BINDINGS, VERSION, groups=("churn",))
     assert plan.jobs == [] and set(plan.left_alone) == {"churn"}
 
@@ -287,23 +289,37 @@ def test_a_new_version_after_a_retrain_clones_the_retrained_job() -> None:
 
 def test_plan_to_dict() -> None:
     plan = build_plan(
-        [job("churn_20260101080000_a",
-             training_data=JobInput("mltable", "azureml:x:1", "ro_mount")),
-         job("forecast_20260101080000_b", sales=JobInput("uri_folder", "azureml:sales:1"))],
-        BINDINGS, VERSION)
+        [
+            job(
+                "churn_20260101080000_a",
+                training_data=JobInput("mltable", "azureml:x:1", "ro_mount"),
+            ),
+            job("forecast_20260101080000_b", sales=JobInput("uri_folder", "azureml:sales:1")),
+        ],
+        BINDINGS,
+        VERSION,
+    )
 
     out = plan.to_dict()
 
     assert out["data_version"] == VERSION
-    assert out["jobs"] == [{
-        "group": "churn",
-        "source_job": "churn_20260101080000_a",
-        "job_name": retrain_job_name("churn", VERSION),
-        "inputs": {"training_data": {
-            "type": "mltable",
-            "path": "azureml:seat_spinning_features:20260301120000-v7",
-            "mode": "ro_mount"}},
-        "tags": {TAG_GROUP: "churn", TAG_SOURCE_JOB: "churn_20260101080000_a",
-                 TAG_DATA_VERSION: VERSION},
-    }]
+    assert out["jobs"] == [
+        {
+            "group": "churn",
+            "source_job": "churn_20260101080000_a",
+            "job_name": retrain_job_name("churn", VERSION),
+            "inputs": {
+                "training_data": {
+                    "type": "mltable",
+                    "path": "azureml:seat_spinning_features:20260301120000-v7",
+                    "mode": "ro_mount",
+                }
+            },
+            "tags": {
+                TAG_GROUP: "churn",
+                TAG_SOURCE_JOB: "churn_20260101080000_a",
+                TAG_DATA_VERSION: VERSION,
+            },
+        }
+    ]
     assert set(out["left_alone"]) == {"forecast"}
