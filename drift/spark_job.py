@@ -11,6 +11,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+from drift import task_values
 from drift.activities import register_version
 from drift.bootstrap import BackendUnavailable, build_services
 from drift.config import ConfigError, load_config
@@ -28,11 +29,6 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def publish_version(version: str) -> None:
-    """Print the version; on Databricks the task-value publication is added by the runner."""
-    print(f"data_asset_version={version}")
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
@@ -41,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = register_version(services, {})
             print(json.dumps(result, default=str))
             if result["asset_version"]:
-                publish_version(result["asset_version"])
+                task_values.publish("data_asset_version", result["asset_version"])
             return 0
         groups = [g for g in (args.model_name_prefix or "").split(",") if g.strip()]
         report = run_retrain(
