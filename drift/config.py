@@ -92,6 +92,23 @@ class DataAssetBinding(_Strict):
         return v
 
 
+class DatabricksJobGroup(_Strict):
+    """A model group that is a Databricks job: retrained with `run_now`, the new version as a
+    job parameter."""
+
+    group: str
+    job_id: int = Field(alias="jobId", gt=0)
+    input: str | None = None  # the dataAssets input it stands for; default: the first one
+    version_parameter: str = Field("data_asset_version", alias="versionParameter")
+
+    @field_validator("group")
+    @classmethod
+    def _group_name(cls, v: str) -> str:
+        if not GROUP_NAME_RE.match(v):
+            raise ValueError(f"{v!r} is not a valid job-group name (letters, digits, '_', '-')")
+        return v
+
+
 class Parameters(_Strict):
     azml: AzureMLWorkspace | None = None
     storage_account_name: str | None = Field(None, alias="storageAccountName")
@@ -109,6 +126,7 @@ class Parameters(_Strict):
     wait_after_last_change: Seconds = Field(60, alias="waitAfterLastChangeSeconds")
     min_time_between_triggers: Seconds = Field(0, alias="minTimeBetweenTriggersSeconds")
     max_delay: Seconds = Field(3600, alias="maxDelaySeconds")
+    databricks_jobs: tuple[DatabricksJobGroup, ...] = Field((), alias="databricksJobs")
 
     @field_validator("data_assets")
     @classmethod
@@ -137,6 +155,12 @@ class Parameters(_Strict):
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:
             raise ValueError(f"@dataAssets: input name(s) listed twice: {', '.join(dupes)}")
+        inputs = set(names)
+        for i, group in enumerate(self.databricks_jobs):
+            if group.input is not None and group.input not in inputs:
+                raise ValueError(
+                    f"@databricksJobs.{i}.input: {group.input!r} is not a dataAssets input name"
+                )
         registered = {self.mltable_name, self.uri_folder_name}
         for binding in self.data_assets:
             if binding.value not in registered:
