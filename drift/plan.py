@@ -15,6 +15,7 @@ JOB_NAME_RE = re.compile(r"^(?P<prefix>.+)_(?P<stamp>\d{14})_(?P<suffix>[A-Za-z0
 TAG_SOURCE_JOB = "drift.source_job"
 TAG_DATA_VERSION = "drift.data_version"
 TAG_GROUP = "drift.group"
+TAG_BASELINE = "drift.baseline_version"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -25,6 +26,7 @@ class PlannedJob:
     job_name: str
     inputs: dict[str, JobInput]
     tags: dict[str, str]
+    baseline_version: str | None = None  # the data version the group last trained on
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -33,6 +35,7 @@ class PlannedJob:
             "job_name": self.job_name,
             "inputs": {k: v.to_dict() for k, v in self.inputs.items()},
             "tags": self.tags,
+            "baseline_version": self.baseline_version,
         }
 
 
@@ -113,6 +116,21 @@ def build_plan(
             name: JobInput(inp.type, f"azureml:{by_input[name]}:{data_version}", inp.mode)
             for name, inp in bound.items()
         }
+        baseline = job.tags.get(TAG_BASELINE) if job.name == target else trained_on(job, by_input)
         tags = {TAG_GROUP: group, TAG_SOURCE_JOB: source_name, TAG_DATA_VERSION: data_version}
-        plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags))
+        if baseline:
+            tags[TAG_BASELINE] = baseline
+        plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags, baseline))
     return plan
+
+
+def trained_on(job: TrainingJob, by_input: dict[str, str]) -> str | None:
+    """The data version a job trained on: drift's tag, else its pinned `azureml:a:v` input."""
+    if job.tags.get(TAG_DATA_VERSION):
+        return job.tags[TAG_DATA_VERSION]
+    for name in by_input:  # in dataAssets order: the first binding is the main data
+        inp = job.inputs.get(name)
+        parts = inp.path.split(":") if inp else []
+        if len(parts) == 3 and parts[0] == "azureml" and "@" not in parts[2]:
+            return parts[2]
+    return None

@@ -9,6 +9,7 @@ import pytest
 from drift.config import DataAssetBinding
 from drift.domain import JobInput, TrainingJob
 from drift.plan import (
+    TAG_BASELINE,
     TAG_DATA_VERSION,
     TAG_GROUP,
     TAG_SOURCE_JOB,
@@ -173,7 +174,9 @@ def test_build_plan_rebinds_only_the_configured_inputs() -> None:
         TAG_GROUP: "ChurnModel",
         TAG_SOURCE_JOB: "ChurnModel_20260101080000_AbC123",
         TAG_DATA_VERSION: VERSION,
+        TAG_BASELINE: "20251201000000-v3",  # what the group last trained on
     }
+    assert planned.baseline_version == "20251201000000-v3"
     assert source.inputs["training_data"].path.endswith(":20251201000000-v3")  # not mutated
 
 
@@ -319,7 +322,29 @@ def test_plan_to_dict() -> None:
                 TAG_GROUP: "churn",
                 TAG_SOURCE_JOB: "churn_20260101080000_a",
                 TAG_DATA_VERSION: VERSION,
+                TAG_BASELINE: "1",
             },
+            "baseline_version": "1",
         }
     ]
     assert set(out["left_alone"]) == {"forecast"}
+
+
+def test_baseline_is_what_the_group_last_trained_on() -> None:
+    drift_job = job(
+        "churn_20260201000000_x",
+        training_data=JobInput("mltable", "azureml:seat_spinning_features:20260201000000-v5"),
+    )
+    tagged = TrainingJob(drift_job.name, drift_job.inputs, tags={TAG_DATA_VERSION: "tagged-v"})
+    latest = job("churn_20260101000000_y", training_data=JobInput("mltable", "azureml:a@latest"))
+    assert build_plan([drift_job], BINDINGS, VERSION).jobs[0].baseline_version == (
+        "20260201000000-v5"
+    )
+    assert build_plan([tagged], BINDINGS, VERSION).jobs[0].baseline_version == "tagged-v"
+    assert build_plan([latest], BINDINGS, VERSION).jobs[0].baseline_version is None
+    # A rerun that finds its own job keeps the baseline that job was planned with.
+    first = build_plan([drift_job], BINDINGS, VERSION).jobs[0]
+    rerun = TrainingJob(first.job_name, first.inputs, tags=first.tags)
+    assert build_plan([drift_job, rerun], BINDINGS, VERSION).jobs[0].baseline_version == (
+        "20260201000000-v5"
+    )
