@@ -1,0 +1,398 @@
+"""Azure ML training jobs: find each group's newest, clone-submit, poll, cancel.
+
+Finding the newest job of each group
+    The jobs list (`JobOperations.list`, REST `Jobs_List`) cannot filter by name, experiment or
+    creation time and takes no ordering or page size: unfiltered, it pages through every active
+    job of the workspace. Its server-side filters are `tag` (jobs that carry a tag *key*),
+    `properties` (`key` or `key=value`), `job_type`, `list_view_type` and schedule. Every job
+    drift submits carries the tag `drift.group=<group>` (with `drift.source_job` and
+    `drift.data_version`), so one listing with `tag="drift.group"` returns drift's own jobs and
+    nothing else, however long the workspace's history. A wanted group with no drift job yet
+    (its only jobs are the seeds users submitted) costs one bounded scan of the unfiltered list:
+    at most `seed_scan_limit` jobs, in the order the service returns them (newest first),
+    stopping after the page on which every such group has been seen. Once drift has submitted
+    a job for a group, the scan is not needed for it again.
+
+    Limits of this: a job a user submits by hand for a group drift already manages is seen only
+    if it carries the `drift.group` tag (copying a drift job in the studio keeps the tags), and a
+    seed older than the newest `seed_scan_limit` jobs of the workspace is not found.
+
+Service calls per run (P = the service's page size, D = drift's active jobs in the workspace)
+    plan:    ceil(D / P) list pages, 1 while D <= P; plus at most ceil(seed_scan_limit / P) pages
+             only while some wanted group has never been submitted (or when no groups are given).
+    submit:  3 per group: get the new name (404), get the source, create; +1 get when the create
+             is refused or retried (to find a job an earlier attempt created).
+    poll:    1 get per poll.
+    cancel:  1; +1 get when the service refuses the cancel (to see whether the job has ended).
+    Each retry of a transient fault (408/429/5xx) by `azure_errors.call` is one more call.
+
+Cloning
+    `jobs.get` returns a new entity on every call, so the fetched source is changed in place: new
+    name, rebound inputs, merged tags, and the fields that describe the source's run dropped (ARM
+    id, status, creation context, the Studio/Tracking endpoints, `_azureml.*` run properties).
+    The id matters: given an entity with an id, `create_or_update` takes azure-ai-ml's
+    "metadata-only" path and patches the job it names. Inputs are rebound where azure-ai-ml
+    reads them when it submits: for command jobs (`Command` nodes, what `load_job` and
+    `jobs.get` return) that is `_job_inputs`, not `inputs`, so both are set; for pipeline jobs
+    it is the top-level `PipelineInput`. Nested components, literal inputs, outputs, compute,
+    environment and settings are left as they are.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from datetime import UTC, datetime
+from itertools import islice
+from typing import Any, TypeVar
+
+from azure.ai.ml import Input
+from azure.core.exceptions import ResourceNotFoundError
+
+from drift.backends.azure_errors import DEFAULT_POLICY, RetryPolicy, Where, call, is_transient
+from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
+from drift.plan import TAG_GROUP, split_job_name
+
+T = TypeVar("T")
+
+DATA_INPUT_TYPES = frozenset({"uri_file", "uri_folder", "mltable"})
+KNOWN_STATUSES = (
+    "NotStarted",
+    "Starting",
+    "Provisioning",
+    "Preparing",
+    "Queued",
+    "Running",
+    "Finalizing",
+    "CancelRequested",
+    "Completed",
+    "Failed",
+    "Canceled",
+    "NotResponding",
+    "Paused",
+    "Unknown",
+)
+_STATUS = {s.lower(): s for s in KNOWN_STATUSES} | {"cancelled": "Canceled"}
+_FAILED = frozenset({"Failed", "NotResponding"})
+# Endpoints the service adds to every run; user-defined services (jupyter, ssh...) are kept.
+_SYSTEM_SERVICES = frozenset({"studio", "tracking"})
+# Properties the service records about one run (compute type, snapshot, log files).
+_RUN_PROPERTIES = frozenset({"ContentSnapshotId", "ProcessInfoFile", "ProcessStatusFile"})
+_SHORT_ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+|@[A-Za-z0-9_.-]+)$")
+_SCAN_PAGE = 100  # page size used when a list result cannot be read page by page
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class JobNotFound(PermanentError, LookupError):
+    """The job to clone or poll does not exist in the workspace."""
+
+
+class UnboundInput(PermanentError, KeyError):
+    """The source job has no input of the name drift was asked to rebind."""
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+class AzureJobs:
+    """`JobService` over an Azure ML workspace's jobs."""
+
+    def __init__(
+        self,
+        ml_client: Any,
+        *,
+        where: Where,
+        policy: RetryPolicy = DEFAULT_POLICY,
+        sleep: Callable[[float], None] = time.sleep,
+        seed_scan_limit: int = 500,
+    ) -> None:
+        self._ml = ml_client
+        self._where = where
+        self._policy = policy
+        self._sleep = sleep
+        self.seed_scan_limit = seed_scan_limit
+
+    # Finding ---------------------------------------------------------------------------------
+
+    def list_jobs(self, groups: Sequence[str] | None = None) -> list[TrainingJob]:
+        """The jobs of `groups` (all groups if None) that may be a group's newest: drift's own
+        jobs, plus seeds for groups drift has not submitted yet. Oldest first."""
+        wanted = None if groups is None else set(groups)
+        found: dict[str, TrainingJob] = {}
+        for job in self._call(
+            f"list drift's jobs (tag {TAG_GROUP})", lambda: self._drift_jobs(wanted)
+        ):
+            found[job.name] = job
+        missing = None if wanted is None else wanted - {_group(n) for n in found}
+        if missing is None or missing:
+            scan = ", ".join(sorted(missing)) if missing else "all groups"
+            for job in self._call(
+                f"scan the newest {self.seed_scan_limit} jobs for seeds of {scan}",
+                lambda: self._scan_seeds(wanted, missing),
+            ):
+                found.setdefault(job.name, job)
+        return sorted(found.values(), key=lambda j: (j.created_at or _EPOCH, j.name))
+
+    def _drift_jobs(self, wanted: set[str] | None) -> list[TrainingJob]:
+        jobs = self._ml.jobs.list(tag=TAG_GROUP)
+        return [tj for job in jobs if (tj := _kept(job, wanted)) is not None]
+
+    def _scan_seeds(self, wanted: set[str] | None, missing: set[str] | None) -> list[TrainingJob]:
+        kept: list[TrainingJob] = []
+        remaining = None if missing is None else set(missing)
+        seen = 0
+        for page in _pages(self._ml.jobs.list()):
+            for job in page:
+                if job is None:  # azure-ai-ml yields None for jobs it cannot parse
+                    continue
+                seen += 1
+                tj = _kept(job, wanted)
+                if tj is not None:
+                    kept.append(tj)
+                    if remaining is not None:
+                        remaining.discard(_group(tj.name))
+            if seen >= self.seed_scan_limit or remaining == set():
+                break
+        return kept
+
+    def get_job(self, name: str) -> TrainingJob | None:
+        job = self._get(name)
+        return None if job is None else training_job(job)
+
+    # Submitting ------------------------------------------------------------------------------
+
+    def submit_clone(
+        self, source: str, name: str, inputs: dict[str, JobInput], tags: dict[str, str]
+    ) -> TrainingJob:
+        """Clone `source` as `name` with `inputs` rebound and `tags` merged. An existing
+        `name` is returned as it is, including one an earlier, failed-looking attempt created."""
+        existing = self._get(name)
+        if existing is not None:
+            return training_job(existing)
+        src = self._get(source)
+        if src is None:
+            raise JobNotFound(
+                f"cannot clone job {source!r} as {name!r}: no such job in "
+                f"{self._where.resource} (as {self._where.identity})"
+            )
+        clone = prepare_clone(src, name, inputs, tags)
+        attempts = 0
+
+        def create() -> Any:
+            nonlocal attempts
+            attempts += 1
+            if attempts > 1:  # the attempt that failed may have created it server-side
+                done = self._find(name)
+                if done is not None:
+                    return done
+            try:
+                return self._ml.jobs.create_or_update(clone)
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                taken = self._find_quietly(name)  # refused because the name is taken?
+                if taken is not None:
+                    return taken
+                raise
+
+        created = self._call(f"submit job {name!r} (clone of {source!r})", create)
+        return training_job(created)
+
+    # Polling and cancelling ------------------------------------------------------------------
+
+    def get_state(self, name: str) -> JobState:
+        """Status as Azure ML reports it. `started_at` is the job's creation (so a duration
+        includes queueing) and `ended_at` its last modification once it is terminal: the job
+        resource carries no run start/end times."""
+        job = self._get(name)
+        if job is None:
+            raise JobNotFound(
+                f"no job {name!r} in {self._where.resource} (as {self._where.identity})"
+            )
+        return job_state(job)
+
+    def cancel(self, name: str) -> None:
+        """Request cancellation without waiting on the poller; a job already ended or gone is
+        not an error."""
+
+        def attempt() -> None:
+            try:
+                self._ml.jobs.begin_cancel(name)
+            except ResourceNotFoundError:
+                return
+            except Exception as exc:
+                if is_transient(exc):
+                    raise
+                job = self._find(name)  # refused: fine if the job has ended meanwhile
+                if job is None or job_state(job).terminal:
+                    return
+                raise
+
+        self._call(f"cancel job {name!r}", attempt)
+
+    # Calls -----------------------------------------------------------------------------------
+
+    def _call(self, what: str, fn: Callable[[], T]) -> T:
+        return call(what, fn, self._where, self._policy, self._sleep)
+
+    def _get(self, name: str) -> Any | None:
+        return self._call(f"get job {name!r}", lambda: self._find(name))
+
+    def _find(self, name: str) -> Any | None:
+        try:
+            return self._ml.jobs.get(name)
+        except ResourceNotFoundError:
+            return None
+
+    def _find_quietly(self, name: str) -> Any | None:
+        try:
+            return self._find(name)
+        except Exception:  # the caller re-raises its own, more telling error
+            return None
+
+
+# Entities -> drift ---------------------------------------------------------------------------
+
+
+def training_job(job: Any) -> TrainingJob:
+    created = getattr(job.creation_context, "created_at", None) if job.creation_context else None
+    return TrainingJob(
+        name=str(job.name),
+        inputs=data_inputs(job),
+        display_name=job.display_name,
+        experiment_name=job.experiment_name,
+        created_at=_utc(created),
+        tags={str(k): str(v) for k, v in (job.tags or {}).items()},
+    )
+
+
+def data_inputs(job: Any) -> dict[str, JobInput]:
+    """The job's top-level inputs bound to data (uri_file, uri_folder, mltable)."""
+    out: dict[str, JobInput] = {}
+    for key, value in (getattr(job, "inputs", None) or {}).items():
+        data = getattr(value, "_data", value)  # pipeline/node inputs wrap the Input
+        if not isinstance(data, Input) or not isinstance(data.path, str):
+            continue
+        kind = data.type or getattr(value, "type", None)
+        if kind not in DATA_INPUT_TYPES:
+            continue
+        mode = data.mode or getattr(value, "mode", None)
+        out[str(key)] = JobInput(str(kind), _asset_uri(data.path), str(mode) if mode else None)
+    return out
+
+
+def job_state(job: Any) -> JobState:
+    status = normalize_status(job.status)
+    terminal = status in TERMINAL_STATES
+    context = job.creation_context
+    studio = getattr(job, "studio_url", None)
+    error = None
+    if status in _FAILED:
+        error = f"Azure ML reports job {job.name} {status}" + (f"; see {studio}" if studio else "")
+    return JobState(
+        name=str(job.name),
+        status=status,
+        started_at=_utc(getattr(context, "created_at", None)),
+        ended_at=_utc(getattr(context, "last_modified_at", None)) if terminal else None,
+        error=error,
+        log_path=studio,
+    )
+
+
+def normalize_status(raw: Any) -> str:
+    """Azure ML's status as one of `KNOWN_STATUSES` (enum or string, any case)."""
+    if raw is None:
+        return "Unknown"
+    text = str(getattr(raw, "value", raw))
+    return _STATUS.get(text.lower(), text)
+
+
+# drift -> entities ---------------------------------------------------------------------------
+
+
+def prepare_clone(job: Any, name: str, inputs: dict[str, JobInput], tags: dict[str, str]) -> Any:
+    """Turn a fetched job entity (changed in place) into the clone drift submits."""
+    source = job.name
+    for key, binding in inputs.items():
+        current = (getattr(job, "inputs", None) or {}).get(key)
+        if current is None:
+            raise UnboundInput(
+                f"job {source!r} has no input {key!r} to bind to {binding.path}; "
+                f"its inputs are {sorted(getattr(job, 'inputs', None) or {})}"
+            )
+        old = getattr(current, "_data", current)
+        mode = binding.mode or getattr(old, "mode", None)
+        _rebind(job, key, Input(type=binding.type, path=binding.path, mode=mode))
+    job.name = name
+    job.tags = {**(job.tags or {}), **tags}
+    # What describes the source's run, not the job to run.
+    job._id = None
+    job._status = None
+    job._creation_context = None
+    services = getattr(job, "services", None)
+    if services:
+        kept = {k: v for k, v in services.items() if not _system_service(k, v)}
+        job.services = kept or None
+    if getattr(job, "properties", None):
+        job.properties = {k: v for k, v in job.properties.items() if not _run_property(k)}
+    return job
+
+
+def _rebind(job: Any, key: str, value: Input) -> None:
+    job_inputs = getattr(job, "_job_inputs", None)
+    if isinstance(job_inputs, dict):  # Command/Spark nodes submit these, not `inputs`
+        job_inputs[key] = value
+    current = job.inputs
+    if type(current) is dict:  # jobs built on JobIOMixin (sweep, ...)
+        current[key] = value
+    else:  # InputsAttrDict: setattr rebuilds the wrapped data; item assignment would not
+        setattr(current, key, value)
+
+
+def _system_service(name: str, service: Any) -> bool:
+    kind = getattr(service, "type", None) or getattr(service, "job_service_type", None)
+    return str(name).lower() in _SYSTEM_SERVICES or str(kind).lower() in _SYSTEM_SERVICES
+
+
+def _run_property(key: str) -> bool:
+    return key.startswith("_azureml.") or key in _RUN_PROPERTIES
+
+
+# Helpers -------------------------------------------------------------------------------------
+
+
+def _kept(job: Any, wanted: set[str] | None) -> TrainingJob | None:
+    if job is None or not job.name:
+        return None
+    parts = split_job_name(str(job.name))
+    if parts is None or (wanted is not None and parts[0] not in wanted):
+        return None
+    return training_job(job)
+
+
+def _group(name: str) -> str | None:
+    parts = split_job_name(name)
+    return parts[0] if parts else None
+
+
+def _pages(result: Iterable[Any]) -> Iterator[Iterable[Any]]:
+    """Pages of a list result: `ItemPaged.by_page()`, or fixed-size chunks of an iterable."""
+    by_page = getattr(result, "by_page", None)
+    if callable(by_page):
+        yield from by_page()
+        return
+    items = iter(result)
+    while chunk := list(islice(items, _SCAN_PAGE)):
+        yield chunk
+
+
+def _asset_uri(path: str) -> str:
+    """`azureml:name:version` for the `name:version` / `name@label` form jobs.get returns."""
+    return f"azureml:{path}" if _SHORT_ASSET.match(path) else path
+
+
+def _utc(value: Any) -> datetime | None:
+    if not isinstance(value, datetime):
+        return None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
