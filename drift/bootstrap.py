@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
@@ -42,13 +43,66 @@ def with_databricks_groups(config: DriftConfig, jobs: JobService) -> JobService:
     return RoutingJobs(jobs, DatabricksJobs(client, groups))
 
 
-def build_services(config: DriftConfig) -> Services:
-    services = _backend_services(config)
+@dataclass(frozen=True)
+class AuthOptions:
+    """How the Azure backend authenticates: managed identity unless tenant + vault are given."""
+
+    tenant: str | None = None
+    vault_name: str | None = None
+    managed_identity_client_id: str | None = None
+
+    @classmethod
+    def from_env(cls) -> AuthOptions:
+        """The Functions app's settings (see local.settings.sample.json)."""
+        return cls(
+            os.environ.get("DRIFT_TENANT_ID") or None,
+            os.environ.get("DRIFT_KEY_VAULT_NAME") or None,
+            os.environ.get("AZURE_CLIENT_ID") or None,
+        )
+
+
+def build_services(config: DriftConfig, auth: AuthOptions | None = None) -> Services:
+    services = _backend_services(config, auth or AuthOptions())
     services.jobs = with_databricks_groups(config, services.jobs)
     return services
 
 
-def _backend_services(config: DriftConfig) -> Services:
+def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
+    """Azure ML and ADLS Gen2 (the `databricks` runner uses the same services)."""
+    from azure.ai.ml import MLClient
+
+    from drift.backends.azure_commits import AzureCommits
+    from drift.backends.azure_credentials import credential_for
+    from drift.backends.azure_errors import Where
+    from drift.backends.azure_jobs import AzureJobs
+    from drift.backends.azure_registry import AzureRegistry
+
+    p = config.parameters
+    assert p.azml and p.storage_account_name and p.container_name  # checked by the config
+    cred = credential_for(
+        auth.tenant, auth.vault_name, managed_identity_client_id=auth.managed_identity_client_id
+    )
+    ws = p.azml
+    where = Where(
+        f"Azure ML workspace {ws.workspace_name} ({ws.resource_group})", str(cred.identity)
+    )
+    ml = MLClient(cred.token_credential, ws.subscription_id, ws.resource_group, ws.workspace_name)
+    registry = AzureRegistry(
+        ml,
+        datastore_name=p.datastore_name,
+        account=p.storage_account_name,
+        container=p.container_name,
+        where=where,
+        store_credentials=cred.token_credential if p.store_datastore_credentials else None,
+    )
+    commits = AzureCommits(p.storage_account_name, p.container_name, cred)
+    table = (p.container_data_path or "").strip("/")
+    return Services(config, commits, registry, AzureJobs(ml, where=where), table)
+
+
+def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:
+    if config.backend in ("azure", "databricks"):
+        return _azure_services(config, auth)
     if config.backend == "local":
         from drift.backends.local_commits import LocalCommits
         from drift.backends.local_jobs import LocalJobs
@@ -59,6 +113,4 @@ def _backend_services(config: DriftConfig) -> Services:
         registry = LocalRegistry(local.workdir)
         jobs = LocalJobs(local.workdir, local.jobs_dir, registry.resolve)
         return Services(config, LocalCommits(), registry, jobs, str(local.table_path))
-    raise BackendUnavailable(
-        f"backend {config.backend!r} is not available in this build; use backend: local"
-    )
+    raise BackendUnavailable(f"backend {config.backend!r} is not known")

@@ -127,6 +127,9 @@ class Parameters(_Strict):
     min_time_between_triggers: Seconds = Field(0, alias="minTimeBetweenTriggersSeconds")
     max_delay: Seconds = Field(3600, alias="maxDelaySeconds")
     databricks_jobs: tuple[DatabricksJobGroup, ...] = Field((), alias="databricksJobs")
+    # Azure: the ADLS Gen2 datastore drift registers through; identity-based unless asked.
+    datastore_name: str = Field("drift_lake", alias="datastoreName", pattern=r"^[A-Za-z0-9_]+$")
+    store_datastore_credentials: bool = Field(False, alias="storeDatastoreCredentials")
 
     @field_validator("data_assets")
     @classmethod

@@ -13,8 +13,9 @@ from collections.abc import Sequence
 
 from drift import task_values
 from drift.activities import register_version
-from drift.bootstrap import BackendUnavailable, build_services
+from drift.bootstrap import AuthOptions, BackendUnavailable, build_services
 from drift.config import ConfigError, load_config
+from drift.domain import PermanentError
 from drift.local_run import RunFailed, run_retrain
 from drift.report import any_failed
 
@@ -32,7 +33,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
 def main(argv: Sequence[str] | None = None) -> int:
     args = parse_args(argv)
     try:
-        services = build_services(load_config(args.config))
+        auth = AuthOptions(args.tenant or None, args.vault_name or None)
+        services = build_services(load_config(args.config), auth)
         if not args.data_asset_version:
             result = register_version(services, {})
             print(json.dumps(result, default=str))
@@ -43,7 +45,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         report = run_retrain(
             services, {"data_asset_version": args.data_asset_version, "model_name_prefix": groups}
         )
-    except (ConfigError, BackendUnavailable, RunFailed) as exc:
+    except (ConfigError, BackendUnavailable, RunFailed, PermanentError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     print(json.dumps(report, default=str))

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from drift.bootstrap import Services, build_services
+from drift.bootstrap import AuthOptions, Services, build_services
 from drift.config import ConfigError, DriftConfig, load_config
 from drift.events import CommitEvent
 
@@ -31,10 +31,11 @@ def table_key(config: DriftConfig) -> str:
 @dataclass
 class Watchlist:
     configs: dict[str, DriftConfig]
+    auth: AuthOptions = field(default_factory=AuthOptions)
     _services: dict[str, Services] = field(default_factory=dict, repr=False)
 
     @classmethod
-    def load(cls, path: str | Path) -> Watchlist:
+    def load(cls, path: str | Path, auth: AuthOptions | None = None) -> Watchlist:
         """A YAML file, or a folder of them (`*.yaml`, `*.yml`), one table each."""
         where = Path(path)
         files = sorted([*where.glob("*.yaml"), *where.glob("*.yml")]) if where.is_dir() else [where]
@@ -49,7 +50,7 @@ class Watchlist:
                     f"{file}: watches {key}, already watched by {configs[key].source}"
                 )
             configs[key] = config
-        return cls(configs)
+        return cls(configs, auth or AuthOptions())
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.configs)
@@ -76,5 +77,5 @@ class Watchlist:
         """Backends for one table, built once per process (activities run many times)."""
         key = self.resolve(key)
         if key not in self._services:
-            self._services[key] = build_services(self.configs[key])
+            self._services[key] = build_services(self.configs[key], self.auth)
         return self._services[key]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 from functools import cache
 
+from drift.bootstrap import AuthOptions
 from drift.watchlist import Watchlist
 
 CONFIG_SETTING = "DRIFT_CONFIG"
@@ -14,4 +15,4 @@ DEFAULT_CONFIG = "drift.yaml"
 @cache
 def watchlist() -> Watchlist:
     """`DRIFT_CONFIG`: a YAML file or a folder of them, relative to the app root."""
-    return Watchlist.load(os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG)
+    return Watchlist.load(os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG, AuthOptions.from_env())
