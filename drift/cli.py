@@ -28,6 +28,14 @@ EXIT_BAD_INPUT = 2
 
 JsonFlag = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 ConfigOpt = Annotated[Path, typer.Option("--config", "-c", help="drift YAML config.")]
+TenantOpt = Annotated[
+    str | None,
+    typer.Option("--tenant", help="Tenant of the Key Vault service principal (Azure backend)."),
+]
+VaultOpt = Annotated[
+    str | None,
+    typer.Option("--vault-name", help="Key Vault with ApplicationID/ApplicationPassword."),
+]
 
 
 def _fail(message: str) -> typer.Exit:
@@ -50,14 +58,21 @@ def _emit(report: dict[str, Any], as_json: bool) -> None:
     raise typer.Exit(EXIT_RETRAIN_FAILED if reports.any_failed(report) else EXIT_OK)
 
 
-def _retrain(config: DriftConfig, request: dict[str, Any], as_json: bool) -> dict[str, Any]:
-    from drift.bootstrap import BackendUnavailable, build_services
+def _retrain(
+    config: DriftConfig, request: dict[str, Any], auth: tuple[str | None, str | None]
+) -> dict[str, Any]:
+    from drift.bootstrap import AuthOptions, BackendUnavailable, build_services
+    from drift.domain import PermanentError
     from drift.local_run import RunFailed, run_retrain
     from drift.progress import Progress
 
+    env = AuthOptions.from_env()
+    options = AuthOptions(
+        auth[0] or env.tenant, auth[1] or env.vault_name, env.managed_identity_client_id
+    )
     try:
-        services = build_services(config)
-    except BackendUnavailable as exc:
+        services = build_services(config, options)
+    except (BackendUnavailable, PermanentError) as exc:
         raise _fail(str(exc)) from None
     with Progress(err, quiet=False) as progress:
         try:
@@ -120,6 +135,8 @@ def on_commit(
     path: Annotated[str, typer.Argument(help="The commit file an Event Grid event names.")],
     config: ConfigOpt,
     as_json: JsonFlag = False,
+    tenant: TenantOpt = None,
+    vault_name: VaultOpt = None,
 ) -> None:
     """Do what the Event Grid trigger does for one file: register and retrain, or say why not."""
     cfg = _load(config)
@@ -128,24 +145,32 @@ def on_commit(
     if isinstance(ref, NotACommit):
         _emit({**ignored, "skipped": f"ignored: {ref.reason}"}, as_json)
         return
-    watched = _watched_table(cfg)
-    if watched is not None and Path(ref.table).resolve() != watched:
+    watched = _watches(cfg, path, ref.table)
+    if watched is not None:
+        skipped = f"ignored: table {ref.table} is not the one this config watches ({watched})"
         _emit(
-            {
-                **ignored,
-                "table": ref.table,
-                "delta_version": ref.version,
-                "skipped": f"ignored: table {ref.table} is not the one this config watches "
-                f"({watched})",
-            },
+            {**ignored, "table": ref.table, "delta_version": ref.version, "skipped": skipped},
             as_json,
         )
         return
-    _emit(_retrain(cfg, {"table": ref.table, "delta_version": ref.version}, as_json), as_json)
+    request = {"delta_version": ref.version}
+    _emit(_retrain(cfg, request, (tenant, vault_name)), as_json)
 
 
-def _watched_table(cfg: DriftConfig) -> Path | None:
-    return cfg.local.table_path if cfg.local is not None else None
+def _watches(cfg: DriftConfig, path: str, table: str) -> str | None:
+    """None when the commit is of the config's table, else what the config watches."""
+    from drift.events import split_storage_url
+    from drift.watchlist import table_key
+
+    key = table_key(cfg)
+    where = split_storage_url(path)
+    if where is not None:  # a storage URL, as in an Event Grid event
+        account, container, blob = where
+        root = blob.rsplit("/_delta_log/", 1)[0] if "/_delta_log/" in blob else ""
+        return None if f"{account.lower()}/{container}/{root}".rstrip("/") == key else key
+    if cfg.local is not None and Path(table).resolve() == cfg.local.table_path:
+        return None
+    return key
 
 
 @app.command()
@@ -160,6 +185,8 @@ def run(
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Plan only; submit nothing.")] = False,
     as_json: JsonFlag = False,
+    tenant: TenantOpt = None,
+    vault_name: VaultOpt = None,
 ) -> None:
     """Do what the HTTP and timer triggers do: register the latest version if new, retrain."""
     cfg = _load(config)
@@ -169,7 +196,7 @@ def run(
         "model_name_prefix": groups,
         "dry_run": dry_run,
     }
-    _emit(_retrain(cfg, request, as_json), as_json)
+    _emit(_retrain(cfg, request, (tenant, vault_name)), as_json)
 
 
 def _split_groups(values: list[str]) -> list[str]:
