@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import os
 from functools import cache
+from pathlib import Path
 
 from drift.bootstrap import AuthOptions
 from drift.watchlist import Watchlist
 
 CONFIG_SETTING = "DRIFT_CONFIG"
-DEFAULT_CONFIG = "drift.yaml"
+DEFAULT_CONFIG = "configs"
+
+
+APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding function_app.py
 
 
 @cache
 def watchlist() -> Watchlist:
     """`DRIFT_CONFIG`: a YAML file or a folder of them, relative to the app root."""
-    return Watchlist.load(os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG, AuthOptions.from_env())
+    path = APP_ROOT / (os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG)  # absolute stays so
+    return Watchlist.load(path, AuthOptions.from_env())

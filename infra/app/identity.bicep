@@ -1,0 +1,15 @@
+// The user-assigned managed identity drift runs as. Its roles are all in rbac.bicep.
+param name string
+param location string = resourceGroup().location
+param tags object = {}
+
+resource identity 'Microsoft.ManagedIdentity/userAssignedIdentities@2023-01-31' = {
+  name: name
+  location: location
+  tags: tags
+}
+
+output id string = identity.id
+output name string = identity.name
+output clientId string = identity.properties.clientId
+output principalId string = identity.properties.principalId

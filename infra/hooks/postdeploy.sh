@@ -1,0 +1,62 @@
+#!/bin/sh
+# azd postdeploy hook: subscribe drift_on_storage_event to the data lake's Event Grid system
+# topic, one subscription per watched container (infra/eventgrid-subscription.bicep).
+#
+# Why here and not in main.bicep: Azure validates an AzureFunction endpoint when the
+# subscription is created and rejects it while the function does not exist; on a first
+# `azd up` the function only exists once `azd deploy` has uploaded the code and the host has
+# indexed it. Re-running is safe: the deployment is idempotent. Deployed with the Azure CLI
+# into the system topic's resource group (drift's own, or that of an existing topic).
+# DRIFT_SKIP_EVENTGRID_SUBSCRIPTION=true skips it (e.g. to create the subscription elsewhere).
+set -eu
+HOOK=postdeploy
+. "$(dirname "$0")/common.sh"
+
+if [ "${DRIFT_SKIP_EVENTGRID_SUBSCRIPTION:-false}" = "true" ]; then
+  echo "$HOOK: DRIFT_SKIP_EVENTGRID_SUBSCRIPTION=true, no Event Grid subscription deployed"
+  exit 0
+fi
+
+need AZURE_SUBSCRIPTION_ID AZURE_RESOURCE_GROUP AZURE_FUNCTION_APP_NAME AZURE_FUNCTION_APP_ID \
+  DRIFT_EVENTGRID_SYSTEM_TOPIC_NAME DRIFT_EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP \
+  DRIFT_DATA_LAKE_CONTAINERS DRIFT_DEAD_LETTER_STORAGE_ID DRIFT_DEAD_LETTER_CONTAINER
+need_az
+
+function_name=drift_on_storage_event
+schema="${DRIFT_EVENT_DELIVERY_SCHEMA:-EventGridSchema}"
+
+# The host indexes the functions after the package is deployed; wait until ARM lists this one.
+attempt=0
+until az functionapp function show --only-show-errors \
+  --subscription "$AZURE_SUBSCRIPTION_ID" \
+  --resource-group "$AZURE_RESOURCE_GROUP" \
+  --name "$AZURE_FUNCTION_APP_NAME" \
+  --function-name "$function_name" \
+  --query id --output tsv >/dev/null 2>&1; do
+  attempt=$((attempt + 1))
+  if [ "$attempt" -ge 30 ]; then
+    echo "$HOOK: function $function_name not found in $AZURE_FUNCTION_APP_NAME after 5 minutes;" \
+      "check the deployment logs, then 'azd hooks run $HOOK'" >&2
+    exit 1
+  fi
+  echo "$HOOK: waiting for $AZURE_FUNCTION_APP_NAME to index $function_name ($attempt/30)"
+  sleep 10
+done
+
+for container in $(echo "$DRIFT_DATA_LAKE_CONTAINERS" | tr ',' ' '); do
+  echo "$HOOK: Event Grid subscription for container '$container' -> $function_name ($schema)"
+  az deployment group create --only-show-errors \
+    --subscription "$AZURE_SUBSCRIPTION_ID" \
+    --resource-group "$DRIFT_EVENTGRID_SYSTEM_TOPIC_RESOURCE_GROUP" \
+    --name "drift-evgs-$(printf '%s' "$container" | cut -c1-40)" \
+    --template-file "$INFRA_DIR/eventgrid-subscription.bicep" \
+    --parameters \
+      systemTopicName="$DRIFT_EVENTGRID_SYSTEM_TOPIC_NAME" \
+      containerName="$container" \
+      functionAppResourceId="$AZURE_FUNCTION_APP_ID" \
+      functionName="$function_name" \
+      deadLetterStorageAccountResourceId="$DRIFT_DEAD_LETTER_STORAGE_ID" \
+      deadLetterContainerName="$DRIFT_DEAD_LETTER_CONTAINER" \
+      eventDeliverySchema="$schema" \
+    --query properties.outputs.id.value --output tsv
+done
