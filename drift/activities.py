@@ -14,7 +14,9 @@ from drift.bootstrap import Services
 from drift.delta_log import CommitSummary, decide
 from drift.domain import JobInput, PermanentError
 from drift.plan import build_plan
+from drift.policy import evaluate
 from drift.registration import asset_version, latest_data_version, read_summary, register
+from drift.table_sample import TableSnapshot, read_snapshot
 
 REGISTER = "drift_register_version"
 RESOLVE = "drift_resolve_version"
@@ -23,6 +25,8 @@ SUBMIT = "drift_submit_job"
 STATE = "drift_job_state"
 CANCEL = "drift_cancel_job"
 CLASSIFY = "drift_classify_commit"
+DECIDE = "drift_decide_retraining"
+RECORD = "drift_record_run"
 
 PERMANENT_ERROR = "drift_permanent_error"
 
@@ -133,7 +137,11 @@ def plan_retraining(services: Services, args: Json) -> Json:
     params = services.config.parameters
     groups = args.get("groups") or list(params.model_name_prefix)
     plan = build_plan(
-        services.jobs.list_jobs(groups or None), params.data_assets, args["data_version"], groups
+        services.jobs.list_jobs(groups or None),
+        params.data_assets,
+        args["data_version"],
+        groups,
+        salt=args.get("salt") or "",
     )
     return {
         **plan.to_dict(),
@@ -141,6 +149,64 @@ def plan_retraining(services: Services, args: Json) -> Json:
         "delay_s": params.refresh_delay,
         "max_parallel": params.max_parallel_jobs,
     }
+
+
+def decide_retraining(services: Services, args: Json) -> Json:
+    """Each group's policy decision on the new version against what it last trained on.
+
+    Snapshots are read once per (version, sample size) and shared by the groups; a group
+    whose policy needs no data (trigger always or never, no rules) reads nothing.
+    """
+    policies = services.config.retraining
+    uri = services.commits.table_uri(services.table)
+    options = services.commits.storage_options()
+    new_version = int(args["delta_version"])
+    cache: dict[tuple[int, int], TableSnapshot | None] = {}
+
+    def snapshot(version: int, rows: int, required: bool) -> TableSnapshot | None:
+        if (version, rows) not in cache:
+            try:
+                cache[version, rows] = read_snapshot(uri, version, rows, options)
+            except Exception:  # vacuumed or expired versions: no baseline, not a failure
+                if required:
+                    raise
+                cache[version, rows] = None
+        return cache[version, rows]
+
+    decisions: Json = {}
+    for item in args["groups"]:
+        settings = policies.for_group(item["group"])
+        force = bool(args.get("force"))
+        if force:  # a monitoring violation: retrain unless the data is broken
+            settings = settings.model_copy(update={"trigger": "always"})
+        rows = settings.sample_rows if settings.reads_data else 0
+        new = snapshot(new_version, rows, required=True)
+        baseline = None
+        base_version = _delta_version_of(services, item.get("baseline_version"))
+        if settings.needs_baseline and base_version is not None:
+            baseline = snapshot(base_version, rows, required=False)
+        assert new is not None
+        decision = evaluate(new, baseline, settings).to_dict()
+        decision["baseline_delta_version"] = base_version
+        if force:
+            decision["reason"] += " (monitoring violation)"
+        decisions[item["group"]] = decision
+    return {"decisions": decisions}
+
+
+def _delta_version_of(services: Services, asset_version: str | None) -> int | None:
+    """The Delta version a registered data version pins (None when drift did not register it)."""
+    if not asset_version:
+        return None
+    asset = services.registry.get_data(services.config.parameters.mltable_name, asset_version)
+    delta = asset.tags.get("drift.delta_version") if asset else None
+    return int(delta) if delta and delta.isdigit() else None
+
+
+def record_run(services: Services, args: Json) -> Json:
+    """Keep the run report for `drift report` (locally; Azure keeps it as the run's output)."""
+    services.history.record(args["report"])
+    return {"recorded": args["report"]["instance_id"]}
 
 
 def submit_job(services: Services, args: Json) -> Json:
@@ -188,6 +254,8 @@ ACTIVITIES: dict[str, Callable[[Services, Json], Json]] = {
     STATE: job_state,
     CANCEL: cancel_job,
     CLASSIFY: classify_commit,
+    DECIDE: decide_retraining,
+    RECORD: record_run,
 }
 
 

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
 from drift.config import DriftConfig
+from drift.run_history import LocalRunHistory, NoHistory, RunHistory
 
 
 class BackendUnavailable(RuntimeError):
@@ -20,6 +21,7 @@ class Services:
     registry: DataRegistry
     jobs: JobService
     table: str  # the watched table, as the commit store names it
+    history: RunHistory = field(default_factory=NoHistory)
 
 
 def with_databricks_groups(config: DriftConfig, jobs: JobService) -> JobService:
@@ -112,5 +114,6 @@ def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:
         local = config.local
         registry = LocalRegistry(local.workdir)
         jobs = LocalJobs(local.workdir, local.jobs_dir, registry.resolve)
-        return Services(config, LocalCommits(), registry, jobs, str(local.table_path))
+        history = LocalRunHistory(local.workdir)
+        return Services(config, LocalCommits(), registry, jobs, str(local.table_path), history)
     raise BackendUnavailable(f"backend {config.backend!r} is not known")

@@ -18,6 +18,7 @@ from pydantic import (
 )
 
 from drift.coalescing import Timing
+from drift.policy_config import Policies
 
 # Azure ML names: a letter or digit first, then letters, digits, '-', '_' or '.'.
 ASSET_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,254}$")
@@ -199,6 +200,7 @@ class LocalSettings(_Strict):
 class DriftConfig(_Strict):
     backend: Literal["local", "azure", "databricks"] = "local"
     parameters: Parameters
+    retraining: Policies = Field(default_factory=Policies)
     local: LocalSettings | None = None
     source: Path | None = Field(None, exclude=True)
 

@@ -116,8 +116,19 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
 
 
 def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
-    """Register (or resolve) a data version, plan, fan out bounded monitors, fan in a report."""
+    """Register (or resolve) a version, plan, decide, fan out bounded monitors, report."""
     request: Json = context.get_input() or {}
+    report = yield from _retrain(context, request)
+    if not report["dry_run"]:
+        report["finished_at"] = _now(context)
+        yield from _call(
+            context, act.RECORD, {"report": report, "table_key": request.get("table_key")}
+        )
+        _log_report(context, report)
+    return report
+
+
+def _retrain(context: df.DurableOrchestrationContext, request: Json) -> Orchestration:
     key = request.get("table_key")
     context.set_custom_status({"stage": "registering"})
     if request.get("data_asset_version"):
@@ -138,6 +149,7 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
         )
     report: Json = {
         "instance_id": context.instance_id,
+        "trigger": request.get("trigger") or ("commit" if "delta_version" in request else "run"),
         "table": reg["table"],
         "delta_version": reg["delta_version"],
         "operation": reg.get("operation"),
@@ -161,18 +173,59 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
         {
             "data_version": reg["asset_version"],
             "groups": request.get("model_name_prefix") or [],
+            "salt": request.get("trigger_id") or "",
             "table_key": key,
         },
     )
-    report["plan"] = {"jobs": plan["jobs"], "left_alone": plan["left_alone"]}
+    decisions: Json = {}
+    if plan["jobs"] and reg["delta_version"] is not None:
+        context.set_custom_status({"stage": "deciding", "groups": len(plan["jobs"])})
+        decided = yield from _call(
+            context,
+            act.DECIDE,
+            {
+                "delta_version": reg["delta_version"],
+                "groups": [
+                    {"group": j["group"], "baseline_version": j.get("baseline_version")}
+                    for j in plan["jobs"]
+                ],
+                "force": bool(request.get("force")),
+                "table_key": key,
+            },
+        )
+        decisions = decided["decisions"]
+    report["plan"] = {
+        "jobs": plan["jobs"],
+        "left_alone": plan["left_alone"],
+        "decisions": decisions,
+    }
     if request.get("dry_run"):
         context.set_custom_status({"stage": "dry run", "jobs": len(plan["jobs"])})
         return report
 
-    report["retrained"] = yield from _fan_out(context, plan, key)
-    context.set_custom_status({"stage": "done", "jobs": len(plan["jobs"])})
-    _log_report(context, report)
+    chosen = [j for j in plan["jobs"] if _action(decisions, j["group"]) == "retrain"]
+    rows = yield from _fan_out(context, {**plan, "jobs": chosen}, key)
+    by_group = {row["model_group"]: row for row in rows}
+    report["retrained"] = [
+        {
+            **(by_group.get(j["group"]) or _not_retrained(j, decisions[j["group"]])),
+            "decision": decisions.get(j["group"]),
+        }
+        for j in plan["jobs"]
+    ]
+    context.set_custom_status({"stage": "done", "jobs": len(chosen)})
     return report
+
+
+def _action(decisions: Json, group: str) -> str:
+    """No decision (the version pins nothing drift can read) means the reference's behaviour."""
+    decision = decisions.get(group)
+    return decision["action"] if decision else "retrain"
+
+
+def _not_retrained(job: Json, decision: Json) -> Json:
+    status = "Blocked" if decision["action"] == "blocked" else "Skipped"
+    return {**_row(job, None, status), "job": "", "error": decision["reason"]}
 
 
 def _log_report(context: df.DurableOrchestrationContext, report: Json) -> None:

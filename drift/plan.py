@@ -59,7 +59,7 @@ def split_job_name(name: str) -> tuple[str, str, str] | None:
     return (match["prefix"], match["stamp"], match["suffix"]) if match else None
 
 
-def retrain_job_name(group: str, data_version: str) -> str:
+def retrain_job_name(group: str, data_version: str, salt: str = "") -> str:
     """Deterministic per (group, data version): a retried or repeated run finds its own job.
 
     The stamp is the data version's commit time, so the newest job of a group is the one
@@ -68,7 +68,8 @@ def retrain_job_name(group: str, data_version: str) -> str:
     stamp = data_version[:14]
     if not (len(stamp) == 14 and stamp.isdigit()):
         raise ValueError(f"data version {data_version!r} does not start with YYYYMMDDHHMMSS")
-    digest = hashlib.sha256(f"{group}\x00{data_version}".encode()).hexdigest()[:10]
+    key = f"{group}\x00{data_version}" + (f"\x00{salt}" if salt else "")
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
     return f"{group}_{stamp}_{digest}"
 
 
@@ -91,8 +92,13 @@ def build_plan(
     bindings: Sequence[DataAssetBinding],
     data_version: str,
     groups: Sequence[str] = (),
+    salt: str = "",
 ) -> Plan:
-    """Clone each selected group's newest job with the bound inputs on `data_version`."""
+    """Clone each selected group's newest job with the bound inputs on `data_version`.
+
+    `salt` makes new names for a deliberate retrain on data a group already trained on (a
+    monitoring violation); it is deterministic per trigger, so retries still find their job.
+    """
     plan = Plan(data_version)
     newest = newest_per_group(jobs)
     wanted = set(groups)
@@ -102,7 +108,7 @@ def build_plan(
     for group, job in sorted(newest.items()):
         if wanted and group not in wanted:
             continue
-        target = retrain_job_name(group, data_version)
+        target = retrain_job_name(group, data_version, salt)
         # A job already submitted for this version is planned again (submit is idempotent),
         # keeping the source it was cloned from.
         source_name = job.tags.get(TAG_SOURCE_JOB, job.name) if job.name == target else job.name

@@ -8,6 +8,8 @@ from rich.console import Console
 from rich.table import Table
 
 OK_STATUSES = frozenset({"Completed"})
+# Decided by the retraining policy, not failures: the report says why for each group.
+NOT_RUN_STATUSES = frozenset({"Skipped", "Blocked"})
 
 
 def empty_report() -> dict[str, Any]:
@@ -27,7 +29,9 @@ def empty_report() -> dict[str, Any]:
 
 def any_failed(report: dict[str, Any]) -> bool:
     """A run fails when any retraining did not complete (failed, cancelled, timed out, error)."""
-    return any(row["status"] not in OK_STATUSES for row in report.get("retrained") or [])
+    return any(
+        row["status"] not in OK_STATUSES | NOT_RUN_STATUSES for row in report.get("retrained") or []
+    )
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:

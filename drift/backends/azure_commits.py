@@ -154,6 +154,8 @@ class AzureCommits:
             )
         client_options.setdefault("retry_total", 0)
         sdk_credential = _sdk_credential(credential)
+        self._credential = sdk_credential
+        self._blob_url = blob_url
         file_system = DataLakeServiceClient(
             dfs_url, credential=sdk_credential, **client_options
         ).get_file_system_client(container)
@@ -294,6 +296,22 @@ class AzureCommits:
     def table_uri(self, table: str) -> str:
         path = table.strip("/")
         return f"abfss://{self.container}@{self.account}.dfs.core.windows.net/{path}"
+
+    def storage_options(self) -> dict[str, str] | None:
+        """delta-rs options for reading `table_uri` with the same identity (policy samples).
+
+        A token is fetched per call; reads are short, so it does not outlive its validity.
+        """
+        credential = getattr(self, "_credential", None)
+        options: dict[str, str] = {"account_name": self.account}
+        if ".blob.core." not in getattr(self, "_blob_url", ".blob.core."):
+            options.update(endpoint=self._blob_url, allow_http="true")  # an emulator
+        if isinstance(credential, AzureNamedKeyCredential):
+            return {**options, "account_key": credential.named_key.key}
+        if credential is not None and hasattr(credential, "get_token"):
+            token = credential.get_token("https://storage.azure.com/.default").token
+            return {**options, "bearer_token": token}
+        return None
 
     # -- service calls -----------------------------------------------------------------------
 

@@ -25,6 +25,10 @@ class CommitStore(Protocol):
         """The URI an MLTable reads the table from (a local path, `azureml://…` or `abfss://…`)."""
         ...
 
+    def storage_options(self) -> dict[str, str] | None:
+        """What `deltalake` needs to read `table_uri` (None for a local path)."""
+        ...
+
 
 class DataRegistry(Protocol):
     """Where pinned data asset versions live (Azure ML data assets, or SQLite locally)."""

@@ -35,3 +35,6 @@ class LocalCommits:
 
     def table_uri(self, table: str) -> str:
         return str(self._dir(table).resolve())
+
+    def storage_options(self) -> dict[str, str] | None:
+        return None
