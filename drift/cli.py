@@ -199,6 +199,57 @@ def run(
     _emit(_retrain(cfg, request, (tenant, vault_name)), as_json)
 
 
+@app.command()
+def violation(
+    config: ConfigOpt,
+    group: Annotated[str, typer.Option("--group", help="The model group whose metric failed.")],
+    metric: Annotated[str | None, typer.Option(help="The violated metric, for the record.")] = None,
+    violation_id: Annotated[
+        str | None, typer.Option("--violation-id", help="Same id, same retrain (default: hourly).")
+    ] = None,
+    as_json: JsonFlag = False,
+    tenant: TenantOpt = None,
+    vault_name: VaultOpt = None,
+) -> None:
+    """Retrain one group on the latest data because its monitored metric degraded."""
+    from datetime import UTC, datetime
+
+    from drift import manual
+    from drift.watchlist import table_key
+
+    cfg = _load(config)
+    try:
+        request = manual.ViolationRequest(
+            model_group=group, metric=metric, violation_id=violation_id
+        )
+    except ValueError as exc:
+        raise _fail(f"--group/--metric/--violation-id: {exc}") from None
+    args = manual.violation_input(request, table_key(cfg), datetime.now(UTC))
+    _emit(_retrain(cfg, args, (tenant, vault_name)), as_json)
+
+
+@app.command()
+def report(
+    config: ConfigOpt,
+    out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("drift-report.html"),
+    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 20,
+) -> None:
+    """Write one self-contained HTML page of the last runs: versions, decisions, drift, jobs."""
+    from drift.html_report import render
+    from drift.run_history import LocalRunHistory
+
+    cfg = _load(config)
+    if cfg.local is None:
+        raise _fail(
+            "report: run history is kept by the local backend; in Azure each run's "
+            "report is its orchestration output (status URL)"
+        )
+    runs = LocalRunHistory(cfg.local.workdir).recent(limit)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(render(runs), encoding="utf-8")
+    print(f"wrote {out} ({len(runs)} run(s))")
+
+
 def _split_groups(values: list[str]) -> list[str]:
     from drift.config import GROUP_NAME_RE
 

@@ -15,6 +15,7 @@ from rich.console import Console
 
 from drift.bootstrap import build_services
 from drift.config import load_config
+from drift.html_report import render
 from drift.local_run import run_retrain
 
 MARKER = ".drift-demo"
@@ -27,6 +28,12 @@ parameters:
     - {name: training_data, value: seat_spinning_features}
   refreshTimeout: "300"
   refreshDelay: "1"
+retraining:
+  policy: {trigger: always}          # churn: the reference's behaviour
+  groups:
+    upsell: {trigger: on_drift, driftThreshold: 0.1, driftIgnore: [customer_id]}
+    fraud:
+      validate: {columns: {monthly_spend: {max: 100}}}   # the data breaks this rule
 local:
   workdir: state
   tablePath: tables/seat_spinning_features
@@ -81,7 +88,11 @@ def _metrics(workdir: Path, job: str) -> str:
 
 
 def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
-    """Create a table, commit append / OPTIMIZE / append, and let drift handle each commit."""
+    """Create a table, commit append / OPTIMIZE / append, and let drift handle each commit.
+
+    Three model groups show the policy: churn always retrains, upsell retrains only when the
+    data drifted from what it last trained on, fraud is blocked by a validation rule.
+    """
     config_path = _prepare(workdir)
     table = workdir / TABLE
     write_deltalake(table, customers(400, seed=1))
@@ -109,6 +120,9 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
             "duplicate event for the last commit",
         )
     )
+    report = workdir / "report.html"
+    report.write_text(render(services.history.recent()), encoding="utf-8")
+    console.print(f"[dim]wrote {report} (drift report)[/dim]")
     return steps
 
 

@@ -60,6 +60,7 @@ def evaluate(
     """Decide for one group: `new` is the pinned version, `baseline` the one it last trained
     on (None when unknown)."""
     drift = compare(baseline.sample, new.sample) if baseline is not None else []
+    drift = [d for d in drift if d.column not in settings.drift_ignore]
     threshold = settings.drift_threshold if settings.trigger == "on_drift" else None
 
     def decision(action: Action, reason: str, failed: list[str] | None = None) -> Decision:

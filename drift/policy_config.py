@@ -78,6 +78,8 @@ class PolicySettings(_Strict):
     drift_threshold: float = Field(0.1, alias="driftThreshold", ge=0)
     sample_rows: int = Field(10_000, alias="sampleRows", ge=1, le=10_000_000)
     validation: ValidationRules | None = Field(None, alias="validate")
+    # Columns whose change is expected (ids, timestamps): not measured for drift.
+    drift_ignore: tuple[str, ...] = Field((), alias="driftIgnore")
 
     @property
     def needs_baseline(self) -> bool:

@@ -49,15 +49,32 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     for group, reason in (plan.get("left_alone") or {}).items():
         console.print(f"[dim]left alone[/dim] {group}: {reason}", highlight=False)
     if report.get("dry_run"):
-        table = Table("group", "source job", "new job", "new inputs", title="dry run: the plan")
+        decisions = plan.get("decisions") or {}
+        table = Table(
+            "group",
+            "decision",
+            "top drift",
+            "source job",
+            "new job",
+            "new inputs",
+            title="dry run: the plan",
+        )
         for job in plan.get("jobs") or []:
             inputs = ", ".join(f"{k}={v['path']}" for k, v in job["inputs"].items())
-            table.add_row(job["group"], job["source_job"], job["job_name"], inputs)
+            decision = decisions.get(job["group"]) or {}
+            table.add_row(
+                job["group"],
+                decision.get("reason", "retrain"),
+                top_drift(decision),
+                job["source_job"],
+                job["job_name"],
+                inputs,
+            )
         console.print(table)
         return
     table = Table("group", "job", "status", "duration (s)", "detail", title="retraining")
     for row in report.get("retrained") or []:
-        colour = "green" if row["status"] in OK_STATUSES else "red"
+        colour = _colour(row["status"])
         table.add_row(
             row["model_group"],
             row["job"],
@@ -66,6 +83,18 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
             row.get("error") or "",
         )
     console.print(table)
+
+
+def _colour(status: str) -> str:
+    return "green" if status in OK_STATUSES else "yellow" if status in NOT_RUN_STATUSES else "red"
+
+
+def top_drift(decision: dict[str, Any], n: int = 3) -> str:
+    """`x 0.42, kind 0.03`: the largest drifts a decision measured."""
+    drifts = decision.get("drift") or []
+    return ", ".join(
+        f"{d['column']} {d['score']:.2f}" for d in drifts[:n] if d.get("score") is not None
+    )
 
 
 def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
@@ -86,10 +115,20 @@ def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
             f"  {verb} version {rep.get('data_asset_version')}: {_names(reg)}", highlight=False
         )
         for row in rep.get("retrained") or []:
-            colour = "green" if row["status"] in OK_STATUSES else "red"
+            colour = _colour(row["status"])
+            if row["status"] in NOT_RUN_STATUSES:
+                console.print(
+                    f"  [{colour}]{row['status'].lower()}[/{colour}] "
+                    f"{row['model_group']}: {row.get('error')}",
+                    highlight=False,
+                )
+                continue
             again = " (existing job, not resubmitted)" if row["job"] in seen_jobs else ""
+            why = (row.get("decision") or {}).get("reason")
             took = "" if row.get("duration_s") is None else f" in {row['duration_s']:.1f} s"
             console.print(f"  retrained {row['model_group']}: {row['job']}{again}", highlight=False)
+            if why:
+                console.print(f"    [dim]{why}[/dim]", highlight=False)
             console.print(
                 f"    [{colour}]{row['status']}[/{colour}]{took}  {row.get('detail') or ''}",
                 highlight=False,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
@@ -32,4 +33,23 @@ async def http_retrain(
         instance = await manual.start_run(client, settings.watchlist(), request)
     except manual.BadRequest as exc:
         return _json(400, {"error": str(exc)})
+    return client.create_check_status_response(req, instance)
+
+
+@bp.function_name("drift_http_violation")
+@bp.route(route="violation", methods=["POST"], auth_level=func.AuthLevel.FUNCTION)
+@bp.durable_client_input(client_name="client")
+async def http_violation(
+    req: func.HttpRequest, client: df.DurableOrchestrationClient
+) -> func.HttpResponse:
+    """A monitoring job reports a violated metric: retrain that group (202), or nothing (200)."""
+    try:
+        request = manual.parse_violation(req.get_body())
+        instance = await manual.start_violation(
+            client, settings.watchlist(), request, datetime.now(UTC)
+        )
+    except manual.BadRequest as exc:
+        return _json(400, {"error": str(exc)})
+    if instance is None:
+        return _json(200, {"started": False, "reason": "is_metric_violated is false"})
     return client.create_check_status_response(req, instance)

@@ -193,6 +193,38 @@ def test_run_with_unknown_version_and_bad_prefix(tmp_path: Path) -> None:
     assert result.exit_code == 2 and "--model-prefix" in result.stderr
 
 
+def test_violation_retrains_one_group_then_report_renders(tmp_path: Path) -> None:
+    config = make_project(tmp_path)
+    code, report = invoke(
+        "violation",
+        "--config",
+        str(config),
+        "--group",
+        "churn",
+        "--metric",
+        "auc",
+        "--violation-id",
+        "v-1",
+        "--json",
+    )
+    assert code == 0, report
+    [row] = report["retrained"]
+    assert (row["model_group"], row["status"]) == ("churn", "Completed")
+    assert row["decision"]["reason"].endswith("(monitoring violation)")
+    code, again = invoke(
+        "violation", "--config", str(config), "--group", "churn", "--violation-id", "v-1", "--json"
+    )
+    assert again["retrained"][0]["job"] == row["job"]  # one violation, one retrain
+
+    out = tmp_path / "page.html"
+    result = runner.invoke(app, ["report", "--config", str(config), "--out", str(out)])
+    assert result.exit_code == 0
+    page = out.read_text()
+    assert row["job"] in page and "monitoring violation" in page
+    result = runner.invoke(app, ["violation", "--config", str(config), "--group", "bad name"])
+    assert result.exit_code == 2 and "--group" in result.stderr
+
+
 def test_spark_job_registers_then_retrains(tmp_path: Path) -> None:
     config = make_project(tmp_path)
     cmd = [sys.executable, "-m", "drift.spark_job", "--config", str(config)]
@@ -221,8 +253,27 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     ops = [(s["delta_version"], s["report"]["skipped"] is None) for s in steps]
     assert ops == [(1, True), (2, False), (3, True), (3, True)]
     assert "OPTIMIZE" in steps[1]["report"]["skipped"]
-    v3, dup = steps[2]["report"], steps[3]["report"]
+    v1, v3, dup = steps[0]["report"], steps[2]["report"], steps[3]["report"]
     assert v3["newly_registered"] and not dup["newly_registered"]
-    assert [r["status"] for r in v3["retrained"]] == ["Completed"]
-    assert dup["retrained"][0]["job"] == v3["retrained"][0]["job"]
-    assert "rows=1000" in steps[2]["report"]["retrained"][0]["detail"]
+
+    def by_group(report: dict) -> dict:
+        return {r["model_group"]: r for r in report["retrained"]}
+
+    # churn always retrains; upsell retrains without a baseline, then skips undrifted data;
+    # fraud is blocked by its rule every time.
+    assert {g: r["status"] for g, r in by_group(v1).items()} == {
+        "churn": "Completed",
+        "upsell": "Completed",
+        "fraud": "Blocked",
+    }
+    assert {g: r["status"] for g, r in by_group(v3).items()} == {
+        "churn": "Completed",
+        "upsell": "Skipped",
+        "fraud": "Blocked",
+    }
+    assert by_group(v3)["upsell"]["error"].startswith("skip: no drift above 0.1")
+    assert "monthly_spend max" in by_group(v3)["fraud"]["error"]
+    assert by_group(dup)["churn"]["job"] == by_group(v3)["churn"]["job"]
+    assert "rows=1000" in by_group(v3)["churn"]["detail"]
+    page = (tmp_path / "demo" / "report.html").read_text()
+    assert "blocked: monthly_spend max" in page and "<svg" in page
