@@ -139,9 +139,9 @@ class Parameters(_Strict):
             raise ValueError("list at least one {name: <job input>, value: <data asset>}")
         return v
 
-    @field_validator("refresh_delay")
+    @field_validator("refresh_delay", "refresh_timeout")
     @classmethod
-    def _positive_delay(cls, v: int) -> int:
+    def _at_least_a_second(cls, v: int) -> int:
         if v < 1:
             raise ValueError("must be at least 1 second")
         return v
@@ -155,6 +155,16 @@ class Parameters(_Strict):
 
     @model_validator(mode="after")
     def _bindings_point_at_registered_assets(self) -> Parameters:
+        if self.refresh_timeout < self.refresh_delay:
+            raise ValueError(
+                f"@refreshTimeout: {self.refresh_timeout} s is shorter than refreshDelay "
+                f"{self.refresh_delay} s: jobs would be cancelled before their first poll"
+            )
+        if self.max_delay < self.wait_after_last_change:
+            raise ValueError(
+                f"@maxDelaySeconds: {self.max_delay} is below waitAfterLastChangeSeconds "
+                f"{self.wait_after_last_change}"
+            )
         names = [b.name for b in self.data_assets]
         dupes = sorted({n for n in names if names.count(n) > 1})
         if dupes:

@@ -22,6 +22,13 @@ are read from the new actions and given the sequence ids no task claimed.
 
 ``start_new``/``get_status``/``run_until_idle`` give host-like, non-blocking control: starting an
 existing id replaces it, as the real service does, so callers must check ``get_status`` first.
+
+``snapshot()`` saves everything a host keeps in its task hub (histories, queued messages and
+work, timers, external events, entity states, the clock's time) as JSON-able data, and
+``LocalDurableRuntime.restore`` builds a runtime from it, as a restarted host resumes from its
+storage. ``crash_after_activity`` stops the host right after an activity ran, with its result
+either lost (the activity runs again on resume: at-least-once, as in Durable Functions) or
+recorded (only the replay that consumes it is still to come).
 """
 
 from __future__ import annotations
@@ -108,6 +115,17 @@ class DurableDeadlockError(RuntimeError):
 
 class MaxEpisodesExceeded(RuntimeError):
     """Runaway guard: too many replays in one ``run()``."""
+
+
+class HostCrash(RuntimeError):
+    """The simulated host stopped (see ``crash_after_activity``).
+
+    The runtime is left consistent, so ``snapshot()`` saves what a real host would have
+    persisted by then; resume from it with ``LocalDurableRuntime.restore``.
+    """
+
+
+SNAPSHOT_FORMAT = "drift.durable_driver/1"
 
 
 @dataclass
@@ -219,6 +237,9 @@ class LocalDurableRuntime:
         self._episodes_this_run = 0
         self._entities: dict[str, _Entity] = {}  # by scheduler id "@name@key"
         self._outbox: list[tuple[int, str, _Request]] = []  # this episode's entity messages
+        self.activities_run = 0  # activity executions by this runtime object (retries count)
+        self._crash_at: int | None = None
+        self._crash_recorded = False
 
     @property
     def instances(self) -> dict[str, InstanceResult]:
@@ -315,6 +336,178 @@ class LocalDurableRuntime:
             return False, None
         return True, None if entity.state is None else json.loads(entity.state)
 
+    # -- crashes and snapshots --------------------------------------------------------------
+
+    def crash_after_activity(self, n: int | None, *, recorded: bool = False) -> None:
+        """Raise ``HostCrash`` right after the ``n``-th activity execution from now (None: never).
+
+        ``recorded=False``: the activity ran (its side effects happened) but its result was
+        never stored, so it is queued again and runs once more on resume. ``recorded=True``:
+        its result reached the instance's queue; the replay that consumes it has not run yet.
+        """
+        self._crash_at = None if n is None else self.activities_run + max(1, n)
+        self._crash_recorded = recorded
+
+    def snapshot(self) -> dict[str, Any]:
+        """Everything a host persists, as JSON-able data (a deep copy; see ``restore``)."""
+        if self._outbox:
+            raise RuntimeError("cannot snapshot in the middle of a replay")
+
+        def ref(work: _Work | None) -> list | None:
+            return [work.instance_id, work.task_id] if work and self._is_live(work) else None
+
+        timers = sorted((t for t in self._timers if self._is_live(t[2])), key=lambda t: t[:2])
+        data = {
+            "format": SNAPSHOT_FORMAT,
+            "now": _iso(self.clock.now()),
+            "starts": [list(s) for s in self.starts],
+            "instances": [self._dump_instance(inst) for inst in self._instances.values()],
+            "activities": [ref(w) for w in self._activities if self._is_live(w)],
+            "timers": [ref(t[2]) for t in timers],
+            "events": {
+                iid: {name: list(queue) for name, queue in queues.items() if queue}
+                for iid, queues in self._events.items()
+                if any(queues.values())
+            },
+            "entities": [
+                {
+                    "name": e.name,
+                    "key": e.key,
+                    "exists": e.exists,
+                    "state": e.state,
+                    "queue": [
+                        {
+                            "id": r.id,
+                            "operation": r.operation,
+                            "input": r.input,
+                            "signal": r.reply is None,
+                            "reply": ref(r.reply),
+                        }
+                        for r in e.queue
+                    ],
+                }
+                for e in self._entities.values()
+            ],
+        }
+        return json.loads(json.dumps(data))  # a copy that shares nothing with this runtime
+
+    def _dump_instance(self, inst: _Instance) -> dict[str, Any]:
+        parent_live = inst.parent_work is not None and self._is_live(inst.parent_work)
+        return {
+            "instance_id": inst.instance_id,
+            "name": inst.name,
+            "input": inst.input,
+            "parent": list(inst.parent) if inst.parent else None,
+            "parent_work_live": parent_live,
+            "version": inst.version,
+            "generation": inst.generation,
+            "status": inst.status,
+            "output": inst.output,
+            "error": inst.error,
+            "custom_status": inst.custom_status,
+            "history": inst.history,
+            "inbox": inst.inbox,
+            "pending": [
+                {
+                    "task_id": w.task_id,
+                    "kind": w.kind,
+                    "name": w.name,
+                    "input": w.input,
+                    "fire_at": None if w.fire_at is None else _iso(w.fire_at),
+                    "child_id": w.child_id,
+                }
+                for w in inst.pending.values()
+            ],
+            "waiting": inst.waiting,
+            "signatures": [list(sig) for sig in inst.signatures],
+            "episodes": inst.episodes,
+            "events_total": inst.events_total,
+            "created": _iso(inst.created),
+            "updated": _iso(inst.updated),
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        snapshot: Mapping[str, Any],
+        orchestrators: Mapping[str, Callable],
+        activities: Mapping[str, Callable[[Any], Any]],
+        entities: Mapping[str, Callable] | None = None,
+        clock: Clock | None = None,
+        **options: Any,
+    ) -> LocalDurableRuntime:
+        """A runtime resuming from ``snapshot()``'s data, with the functions of the new host.
+
+        A virtual clock is moved forward to the snapshot's time (never back); ``options`` are
+        the constructor's (``max_episodes``, ``on_event``).
+        """
+        if snapshot.get("format") != SNAPSHOT_FORMAT:
+            raise ValueError(f"not a {SNAPSHOT_FORMAT} snapshot: {snapshot.get('format')!r}")
+        data = json.loads(json.dumps(snapshot))  # share nothing with the caller's copy
+        runtime = cls(orchestrators, activities, clock=clock, entities=entities, **options)
+        runtime.clock.sleep_until(_parse_iso(data["now"]))
+        runtime.starts = [(iid, name) for iid, name in data["starts"]]
+        works: dict[tuple[str, int], _Work] = {}
+        for raw in data["instances"]:
+            inst = runtime._load_instance(raw)
+            runtime._instances[inst.instance_id] = inst
+            for work in inst.pending.values():
+                works[work.instance_id, work.task_id] = work
+        for raw in data["instances"]:  # children point at the parent's live task
+            if raw["parent_work_live"]:
+                parent_iid, task_id = raw["parent"]
+                runtime._instances[raw["instance_id"]].parent_work = works[parent_iid, task_id]
+        runtime._activities.extend(works[iid, task] for iid, task in data["activities"])
+        for iid, task in data["timers"]:
+            work = works[iid, task]
+            assert work.fire_at is not None
+            heapq.heappush(runtime._timers, (work.fire_at, next(runtime._seq), work))
+        for iid, queues in data["events"].items():
+            for name, items in queues.items():
+                runtime._events[iid][name].extend(items)
+        for raw in data["entities"]:
+            entity = _Entity(raw["name"], raw["key"], raw["exists"], raw["state"])
+            for req in raw["queue"]:
+                reply = None
+                if req["reply"] is not None:
+                    reply = works[req["reply"][0], req["reply"][1]]
+                elif not req["signal"]:  # its caller moved on: answered into the void
+                    reply = _Work("", -1, "entity")
+                entity.queue.append(_Request(req["id"], req["operation"], req["input"], reply))
+            runtime._entities[f"@{entity.name}@{entity.key}"] = entity
+        return runtime
+
+    @staticmethod
+    def _load_instance(raw: dict[str, Any]) -> _Instance:
+        iid = raw["instance_id"]
+        inst = _Instance(
+            iid,
+            raw["name"],
+            raw["input"],
+            None if raw["parent"] is None else (raw["parent"][0], int(raw["parent"][1])),
+            raw["version"],
+            generation=raw["generation"],
+            status=raw["status"],
+            output=raw["output"],
+            error=raw["error"],
+            custom_status=raw["custom_status"],
+            history=raw["history"],
+            inbox=raw["inbox"],
+            waiting=dict(raw["waiting"]),
+            signatures=[tuple(sig) for sig in raw["signatures"]],
+            episodes=raw["episodes"],
+            events_total=raw["events_total"],
+            created=_parse_iso(raw["created"]),
+            updated=_parse_iso(raw["updated"]),
+        )
+        for w in raw["pending"]:
+            fire_at = None if w["fire_at"] is None else _parse_iso(w["fire_at"])
+            work = _Work(
+                iid, w["task_id"], w["kind"], w["name"], w["input"], fire_at, w["child_id"]
+            )
+            inst.pending[work.task_id] = work
+        return inst
+
     # -- scheduling -------------------------------------------------------------------------
 
     def _step(self) -> bool:
@@ -353,7 +546,7 @@ class LocalDurableRuntime:
     def _run_activities(self) -> bool:
         batch = [self._activities.popleft() for _ in range(len(self._activities))]
         ran = False
-        for work in batch:
+        for index, work in enumerate(batch):
             if not self._is_live(work):
                 continue
             fn = self.activities.get(work.name)
@@ -371,9 +564,21 @@ class LocalDurableRuntime:
                     Reason=str(exc),
                     Details=type(exc).__name__,
                 )
+            self.activities_run += 1
+            crash = self._crash_at is not None and self.activities_run >= self._crash_at
+            if crash and not self._crash_recorded:
+                self._crash(batch[index:], f"activity {work.name!r} ran; its result was lost")
             self._deliver(work, event)
             ran = True
+            if crash:
+                self._crash(batch[index + 1 :], f"activity {work.name!r} ran; result recorded")
         return ran
+
+    def _crash(self, unrun: list[_Work], what: str) -> None:
+        """Put back the work this host took but never finished, then stop."""
+        self._activities.extendleft(reversed(unrun))
+        self._crash_at = None
+        raise HostCrash(f"host stopped after activity #{self.activities_run}: {what}")
 
     def _fire_timers(self) -> bool:
         fired, now = False, self.clock.now()
@@ -788,6 +993,10 @@ def _utc(dt: datetime) -> datetime:
 
 def _iso(dt: datetime) -> str:
     return _utc(dt).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _parse_iso(text: str) -> datetime:
+    return _utc(datetime.fromisoformat(text.replace("Z", "+00:00")))
 
 
 def _retry_delay(options: Any, attempts: int) -> timedelta:

@@ -384,11 +384,11 @@ def entity_key(table_key: str) -> str:
 
 
 def safe_id(text: str, limit: int = 90) -> str:
+    """A readable id in the characters instance ids and entity keys allow, made unique by a
+    hash of the raw text: sanitising alone maps `sales/2024` and `sales-2024` to one id."""
+    digest = hashlib.sha256(text.encode()).hexdigest()[:10]
     clean = re.sub(r"[^A-Za-z0-9_.-]+", "-", text).strip("-") or "x"
-    if len(clean) <= limit:
-        return clean
-    digest = hashlib.sha256(text.encode()).hexdigest()[:12]
-    return f"{clean[: limit - 13]}-{digest}"
+    return f"{clean[: limit - len(digest) - 1]}-{digest}"
 
 
 def intake_instance_id(table_key: str, version: int) -> str:

@@ -41,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             if result["asset_version"]:
                 task_values.publish("data_asset_version", result["asset_version"])
             return 0
-        groups = [g for g in (args.model_name_prefix or "").split(",") if g.strip()]
+        groups = [g.strip() for g in (args.model_name_prefix or "").split(",") if g.strip()]
         report = run_retrain(
             services, {"data_asset_version": args.data_asset_version, "model_name_prefix": groups}
         )

@@ -3,11 +3,13 @@
 A group listed under `databricksJobs` names a Databricks job instead of Azure ML jobs. drift
 "clones" it by running it with the new version as a job parameter; the deterministic drift
 job name is both a job parameter (so a run can be found again by any worker) and the
-`idempotency_token` (so a retried submit returns the run it already started).
+`idempotency_token`, hashed to the API's 64 characters (so a retried submit returns the run
+it already started).
 """
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -116,7 +118,7 @@ class DatabricksJobs:
         waiter = self.client.jobs.run_now(
             job_id=group.job_id,
             job_parameters={group.version_parameter: version, NAME_PARAMETER: name},
-            idempotency_token=name[:64],
+            idempotency_token=hashlib.sha256(name.encode()).hexdigest()[:40],
         )
         run_id = getattr(waiter, "run_id", None)
         return TrainingJob(
@@ -143,7 +145,9 @@ class DatabricksJobs:
         if lifecycle == "TERMINATED" and result in _RESULT:
             status = _RESULT[result]
         else:
-            status = _LIFECYCLE.get(lifecycle or "", "Queued")
+            # A run that ended with no result drift knows is not worth waiting on.
+            default = "Failed" if lifecycle == "TERMINATED" else "Queued"
+            status = _LIFECYCLE.get(lifecycle or "", default)
         message = getattr(state, "state_message", None) or None
         return JobState(
             name,

@@ -223,10 +223,22 @@ def test_refresh_delay_zero(tmp_path: Path, zero: object) -> None:
     assert "parameters.refreshDelay: must be at least 1 second" in message
 
 
-def test_refresh_timeout_zero_is_allowed(tmp_path: Path) -> None:
-    path = tmp_path / "drift.yaml"
-    path.write_text(yaml.safe_dump(document(refreshTimeout="0")))
-    assert load_config(path).parameters.refresh_timeout == 0
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"refreshTimeout": "0"}, "parameters.refreshTimeout: must be at least 1 second"),
+        (
+            {"refreshTimeout": "5", "refreshDelay": "10"},
+            "parameters.refreshTimeout: 5 s is shorter than refreshDelay 10 s",
+        ),
+        (
+            {"waitAfterLastChangeSeconds": 120, "maxDelaySeconds": 60},
+            "parameters.maxDelaySeconds: 60 is below waitAfterLastChangeSeconds 120",
+        ),
+    ],
+)
+def test_timeouts_that_cannot_work_are_refused(tmp_path: Path, changes: dict, message: str) -> None:
+    assert message in error_for(tmp_path, document(**changes))
 
 
 @pytest.mark.parametrize("bad_name", ["-leading-dash", "has space", "", "a/b"])
