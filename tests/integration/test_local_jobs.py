@@ -167,7 +167,7 @@ def test_list_jobs_reads_the_demo_seed_spec(demo_jobs: LocalJobs) -> None:
     assert seed.created_at == datetime(2026, 1, 1, 8, 0, tzinfo=UTC)
     assert seed.tags == {"model": "churn"}
     assert demo_jobs.get_job(SEED) == seed
-    assert demo_jobs.list_jobs(["churn"]) == jobs
+    assert demo_jobs.list_jobs(["churn"]) == [seed]
     assert demo_jobs.get_state(SEED).status == "Completed"
     assert demo_jobs.get_job("churn_20260101080000_nope") is None
     with pytest.raises(KeyError, match="churn_20260101080000_nope"):
