@@ -24,12 +24,16 @@ class Timing:
     wait_after_last_change_s: int
     min_between_triggers_s: int
     max_delay_s: int
+    # How long a watcher may stay silent before a new commit takes its role over: longer than
+    # any legitimate silence (a wait, or a retrain whose jobs run to their timeout).
+    lease_s: int = 6 * 3600
 
     def to_dict(self) -> dict[str, int]:
         return {
             "wait_after_last_change_s": self.wait_after_last_change_s,
             "min_between_triggers_s": self.min_between_triggers_s,
             "max_delay_s": self.max_delay_s,
+            "lease_s": self.lease_s,
         }
 
     @classmethod
@@ -38,6 +42,7 @@ class Timing:
             int(data["wait_after_last_change_s"]),
             int(data["min_between_triggers_s"]),
             int(data["max_delay_s"]),
+            int(data.get("lease_s", 6 * 3600)),
         )
 
 
@@ -49,7 +54,7 @@ def initial_state() -> State:
         "first_pending_at": None,  # time of the oldest commit not yet handled
         "last_trigger_at": None,  # when the last retrain started
         "watcher": None,  # the orchestration instance acting on this table, if any
-        "runs": 0,
+        "watcher_seen_at": None,  # its last sign of life: the lease
     }
 
 
@@ -65,11 +70,14 @@ def pending(state: State) -> bool:
     )
 
 
-def on_commit(state: State, version: int, at: str, instance: str) -> tuple[State, str]:
+def on_commit(
+    state: State, version: int, at: str, instance: str, lease_s: int = 6 * 3600
+) -> tuple[State, str]:
     """Record a data-changing commit; say whether the caller becomes the watcher.
 
-    Roles: `stale` (already handled or older than a handled version), `queued` (a watcher
-    exists and will pick it up), `watcher` (the caller must act on the table).
+    Roles: `stale` (already handled or older than a handled version), `queued` (a live
+    watcher will pick it up), `watcher` (the caller must act on the table: there was none,
+    or the last one fell silent for longer than its lease, e.g. it was terminated).
     """
     state = dict(state)
     if state["handled"] is not None and version <= state["handled"]:
@@ -79,17 +87,33 @@ def on_commit(state: State, version: int, at: str, instance: str) -> tuple[State
     state["last_change_at"] = _later(state["last_change_at"], at)
     if state["first_pending_at"] is None:
         state["first_pending_at"] = at
-    if state["watcher"] not in (None, instance):
+    if state["watcher"] not in (None, instance) and not _lease_expired(state, at, lease_s):
         return state, "queued"
     state["watcher"] = instance
+    state["watcher_seen_at"] = at
     return state, "watcher"
+
+
+def _lease_expired(state: State, at: str, lease_s: int) -> bool:
+    seen = state.get("watcher_seen_at")
+    if seen is None:
+        return False
+    silence = datetime.fromisoformat(at) - datetime.fromisoformat(seen)
+    return silence > timedelta(seconds=lease_s)
+
+
+def on_heartbeat(state: State, instance: str, at: str) -> State:
+    """The watcher is alive: renew its lease (only the current watcher can)."""
+    if state["watcher"] != instance:
+        return state
+    return {**state, "watcher_seen_at": _later(state.get("watcher_seen_at"), at)}
 
 
 def on_started(state: State, version: int, at: str) -> State:
     state = dict(state)
     state["handled"] = max(version, state["handled"] or version)
     state["last_trigger_at"] = at
-    state["runs"] = state["runs"] + 1
+    state["watcher_seen_at"] = _later(state.get("watcher_seen_at"), at)
     # Commits newer than the one being handled keep their pending clock running.
     state["first_pending_at"] = state["last_change_at"] if pending(state) else None
     return state
@@ -101,6 +125,7 @@ def on_try_idle(state: State, instance: str) -> tuple[State, bool]:
         return state, False
     state = dict(state)
     state["watcher"] = None
+    state["watcher_seen_at"] = None
     return state, True
 
 
@@ -108,7 +133,7 @@ def on_release(state: State, instance: str) -> State:
     """A watcher that failed gives the role back, so the next commit can claim it."""
     if state["watcher"] != instance:
         return state
-    return {**state, "watcher": None}
+    return {**state, "watcher": None, "watcher_seen_at": None}
 
 
 def ready_at(state: State, timing: Timing) -> datetime:

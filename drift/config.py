@@ -196,7 +196,15 @@ class Parameters(_Strict):
 
     @property
     def timing(self) -> Timing:
-        return Timing(self.wait_after_last_change, self.min_time_between_triggers, self.max_delay)
+        """The lease outlasts a wait plus a retrain whose jobs all run to their timeout."""
+        rounds = 4  # job batches of maxParallelJobs assumed per retrain, with margin
+        lease = self.max_delay + self.min_time_between_triggers + rounds * self.refresh_timeout
+        return Timing(
+            self.wait_after_last_change,
+            self.min_time_between_triggers,
+            self.max_delay,
+            lease + 3600,
+        )
 
 
 class LocalSettings(_Strict):

@@ -35,8 +35,9 @@ TABLE_ENTITY = "drift_table"
 SERVICE_RETRY = df.RetryOptions(first_retry_interval_in_milliseconds=5000, max_number_of_attempts=3)
 # Polls per monitor generation before continue_as_new trims its history.
 POLLS_PER_GENERATION = 20
-# Retrains per watcher generation before continue_as_new trims its history.
+# Retrains, and loop passes (waits included), per watcher generation before continue_as_new.
 RUNS_PER_GENERATION = 10
+PASSES_PER_GENERATION = 100
 # Python durable timers must stay under 6 days.
 MAX_TIMER = timedelta(days=6) - timedelta(minutes=1)
 
@@ -121,9 +122,12 @@ def retrain(context: df.DurableOrchestrationContext) -> Orchestration:
     report = yield from _retrain(context, request)
     if not report["dry_run"]:
         report["finished_at"] = _now(context)
-        yield from _call(
-            context, act.RECORD, {"report": report, "table_key": request.get("table_key")}
-        )
+        try:
+            yield from _call(
+                context, act.RECORD, {"report": report, "table_key": request.get("table_key")}
+            )
+        except Exception as exc:  # the report is the run's output anyway: keep it
+            report["record_error"] = _first_line(exc)
         _log_report(context, report)
     return report
 
@@ -295,7 +299,8 @@ def commit_intake(context: df.DurableOrchestrationContext) -> Orchestration:
             context.set_custom_status({"stage": "skipped", "reason": commit["reason"]})
             return {"delta_version": version, "role": "skipped", "reason": commit["reason"]}
         at = args.get("at") or _now(context)
-        claim = {"version": version, "at": at, "instance": context.instance_id}
+        lease = coalescing.Timing.from_dict(args["timing"]).lease_s
+        claim = {"version": version, "at": at, "instance": context.instance_id, "lease_s": lease}
         role = yield context.call_entity(entity, "commit", claim)
         if role != "watcher":
             context.set_custom_status({"stage": role})
@@ -324,13 +329,21 @@ def _watch(
 ) -> Orchestration:
     """Retrain on the newest pending version whenever the timing allows, until idle.
 
-    Returns the runs, or None after RUNS_PER_GENERATION runs so the caller can trim history.
+    Each pass renews the watcher's lease; a watcher whose lease was taken over stops. Returns
+    the runs, or None after a bounded number of passes so the caller can trim history.
     """
     runs: list[Json] = []
-    while len(runs) < RUNS_PER_GENERATION:
-        state: Json = yield context.call_entity(entity, "get")
+    me = context.instance_id
+    for _ in range(PASSES_PER_GENERATION):
+        if len(runs) >= RUNS_PER_GENERATION:
+            break
+        state: Json = yield context.call_entity(
+            entity, "get", {"instance": me, "at": _now(context)}
+        )
+        if state["watcher"] != me:
+            return runs  # the role was taken over after this watcher's lease ran out
         if not coalescing.pending(state):
-            idle = yield context.call_entity(entity, "try_idle", context.instance_id)
+            idle = yield context.call_entity(entity, "try_idle", me)
             if idle:
                 return runs
             continue
@@ -350,8 +363,8 @@ def _watch(
                 RETRAIN, {"table_key": key, "delta_version": target}, instance_id=run_id
             )
             failed = any_failed(report)
-        except Exception as exc:
-            report, failed = {"error": _first_line(exc)}, True
+        except Exception:  # the run's own status says why; the table goes on being watched
+            failed = True
         runs.append({"delta_version": target, "instance_id": run_id, "failed": failed})
     return None
 
@@ -364,8 +377,10 @@ def table_entity(context: df.DurableEntityContext) -> None:
     result: Any = None
     if operation == "commit":
         state, result = coalescing.on_commit(
-            state, int(data["version"]), data["at"], data["instance"]
+            state, int(data["version"]), data["at"], data["instance"], int(data["lease_s"])
         )
+    elif operation == "get" and data:
+        state = coalescing.on_heartbeat(state, data["instance"], data["at"])
     elif operation == "started":
         state = coalescing.on_started(state, int(data["version"]), data["at"])
     elif operation == "try_idle":

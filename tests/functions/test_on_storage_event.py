@@ -198,3 +198,24 @@ def test_intake_ids_are_deterministic_and_safe() -> None:
     long_key = "acct/data/" + "x" * 300
     assert len(intake_instance_id(long_key, 1)) <= 100
     assert intake_instance_id(long_key, 1) != intake_instance_id(long_key + "y", 1)
+
+
+def test_a_terminated_watcher_is_replaced_once_its_lease_runs_out(
+    make_app: Callable[..., App],
+) -> None:
+    app = make_app(waitAfterLastChangeSeconds=30, maxDelaySeconds=60, refreshTimeout=600)
+    first = app.commit()
+    app.deliver(app.event(first))
+    app.advance(5)  # the watcher waits out its quiet period...
+    app.runtime.terminate(intake_instance_id(KEY, first), "operator stopped it")
+    second = app.commit()
+    app.deliver(app.event(second))
+    app.settle()
+    assert retrains(app) == []  # within the lease the role is still held: queued
+    lease = 60 + 0 + 4 * 600 + 3600  # maxDelay + minBetween + 4 x refreshTimeout + 1 h
+    app.advance(lease + 1)
+    third = app.commit()
+    app.deliver(app.event(third))
+    app.settle()
+    assert retrains(app) == [run_instance_id(KEY, third)]  # a new watcher took over
+    assert registered_versions(app) == [str(third)]
