@@ -76,44 +76,74 @@ def _row(job: Json, state: Json | None, status: str, error: str | None = None) -
 
 
 def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
-    """Submit one job, poll it on durable timers until it ends, cancel it at the deadline."""
+    """Submit one job, poll it on durable timers until it ends, cancel it at the deadline.
+
+    A poll that still fails after its retries (an outage) is not the job's end: polling goes
+    on until the deadline, where the job is cancelled as any other. Only a permanent error
+    (the job or the permission is gone) stops monitoring early, and then the job is still
+    asked to stop, so nothing keeps running unwatched.
+    """
     args: Json = context.get_input()
     job: Json = args["job"]
     name = job["job_name"]
     key = args.get("table_key")
-    state: Json | None = None
+    ref = {"job": name, "table_key": key}
     try:
         if not args.get("submitted"):
             yield from _call(context, act.SUBMIT, {**job, "table_key": key})
-        start = context.current_utc_datetime
-        deadline = (
-            datetime.fromisoformat(args["deadline"])
-            if args.get("deadline")
-            else start + timedelta(seconds=int(args["timeout_s"]))
-        )
-        delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
-        for poll in range(POLLS_PER_GENERATION):
-            state = yield from _call(context, act.STATE, {"job": name, "table_key": key})
-            status = state["status"]
-            context.set_custom_status({"job": name, "status": status, "poll": poll})
-            if status in TERMINAL_STATES:
-                return _row(job, state, status)
-            now = context.current_utc_datetime
-            if now >= deadline:
-                yield from _call(context, act.CANCEL, {"job": name, "table_key": key})
-                final = yield from _call(context, act.STATE, {"job": name, "table_key": key})
-                return _row(
-                    job,
-                    final,
-                    TIMED_OUT,
-                    f"no terminal state after {args['timeout_s']} s; cancel requested "
-                    f"(job now {final['status']})",
-                )
-            yield context.create_timer(min(now + delay, deadline))
-        context.continue_as_new({**args, "submitted": True, "deadline": deadline.isoformat()})
-        return None
-    except Exception as exc:  # an activity failed after its retries: report, do not crash the run
-        return _row(job, state, "Error", _first_line(exc))
+    except Exception as exc:
+        yield from _cancel_quietly(context, ref)  # the submit may have gone through
+        return _row(job, None, "Error", f"submit failed: {_first_line(exc)}")
+    deadline = (
+        datetime.fromisoformat(args["deadline"])
+        if args.get("deadline")
+        else context.current_utc_datetime + timedelta(seconds=int(args["timeout_s"]))
+    )
+    delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
+    state: Json | None = None
+    outage: str | None = args.get("outage")
+    for poll in range(POLLS_PER_GENERATION):
+        try:
+            state = yield from _call(context, act.STATE, ref)
+            outage = None
+        except ActivityError as exc:
+            yield from _cancel_quietly(context, ref)
+            return _row(job, state, "Error", _first_line(exc))
+        except Exception as exc:
+            outage = _first_line(exc)
+        status = state["status"] if state and outage is None else "Unknown"
+        context.set_custom_status({"job": name, "status": status, "poll": poll, "outage": outage})
+        if status in TERMINAL_STATES:
+            return _row(job, state, status)
+        now = context.current_utc_datetime
+        if now >= deadline:
+            cancelled = yield from _cancel_quietly(context, ref)
+            final = None
+            if cancelled:
+                try:
+                    final = yield from _call(context, act.STATE, ref)
+                except Exception:
+                    final = None
+            now_status = final["status"] if final else "unknown"
+            detail = f"no terminal state after {args['timeout_s']} s; cancel "
+            detail += f"requested (job now {now_status})" if cancelled else "could not be sent"
+            if outage:
+                detail += f"; last poll failed: {outage}"
+            return _row(job, final or state, TIMED_OUT, detail)
+        yield context.create_timer(min(now + delay, deadline))
+    context.continue_as_new(
+        {**args, "submitted": True, "deadline": deadline.isoformat(), "outage": outage}
+    )
+    return None
+
+
+def _cancel_quietly(context: df.DurableOrchestrationContext, ref: Json) -> Orchestration:
+    """Ask the job to stop; report whether the request went through instead of raising."""
+    try:
+        yield from _call(context, act.CANCEL, ref)
+    except Exception:
+        return False
+    return True
 
 
 def retrain(context: df.DurableOrchestrationContext) -> Orchestration:

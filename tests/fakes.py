@@ -5,12 +5,16 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from drift.domain import TERMINAL_STATES, JobInput, JobState, TrainingJob
+from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
 from drift.plan import split_job_name
 
 
 class TransientError(ConnectionError):
     """Stands for a 429/5xx/connection reset from a service."""
+
+
+class RefusedError(PermanentError):
+    """Stands for a 401/403 or a missing resource: what backends raise as permanent."""
 
 
 @dataclass
@@ -34,7 +38,7 @@ class FakeJobs:
 
     def _maybe_fail(self, method: str) -> None:
         if method in self.always_fail:
-            raise PermissionError(f"{method}: 403 Forbidden for identity fake-identity")
+            raise RefusedError(f"{method}: 403 Forbidden for identity fake-identity")
         if self.fail.get(method, 0) > 0:
             self.fail[method] -= 1
             raise TransientError(f"{method}: 503 Service Unavailable")

@@ -40,7 +40,12 @@ TRANSIENT_STATUS = frozenset({408, 429, 500, 502, 503, 504})
 
 
 class AzureServiceError(PermanentError):
-    """A call Azure refused for good, or still failing after the retry budget."""
+    """A call Azure refused for good: retrying cannot help."""
+
+
+class AzureTransientError(RuntimeError):
+    """Transient faults outlasted this call's retry budget. Not permanent: the durable retry
+    of the activity, or the monitor's next poll, may still succeed."""
 
 
 @dataclass(frozen=True)
@@ -152,7 +157,11 @@ def call(
     except Exception as exc:
         if isinstance(exc, PermanentError):
             raise
-        kind = "still failing after retries" if is_transient(exc) else "refused"
+        if is_transient(exc):
+            raise AzureTransientError(
+                f"{what} on {where.resource} as {where.identity}: still failing after "
+                f"retries: {describe(exc)}"
+            ) from None
         raise AzureServiceError(
-            f"{what} on {where.resource} as {where.identity}: {kind}: {describe(exc)}"
+            f"{what} on {where.resource} as {where.identity}: refused: {describe(exc)}"
         ) from None

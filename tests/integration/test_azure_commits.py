@@ -48,7 +48,7 @@ from azure.storage.blob import (
 from deltalake import DeltaTable, write_deltalake
 
 from drift.backends.azure_commits import AzureCommits
-from drift.backends.azure_errors import AzureServiceError, RetryPolicy, Where
+from drift.backends.azure_errors import AzureServiceError, AzureTransientError, RetryPolicy, Where
 from drift.delta_log import decide, summarize_commit
 from drift.registration import CommitNotFound, latest_data_version, read_summary
 from tests import azurite as az
@@ -340,7 +340,7 @@ def test_sdk_retries_are_off_so_they_do_not_multiply_ours() -> None:
         sleep=sleeps.append,
         raw_request_hook=requests,
     )
-    with store, pytest.raises(AzureServiceError, match="still failing after retries"):
+    with store, pytest.raises(AzureTransientError, match="still failing after retries"):
         store.read_commit("t", 0)
     assert len(requests.urls) == 3 and len(sleeps) == 2
 
@@ -488,7 +488,7 @@ def test_transient_faults_past_the_budget_become_a_service_error() -> None:
     log = FakeLog(delta_log("t", range(3)))
     log.faults = [http_error(503, "ServerBusy")] * 4
     store, sleeps = fake_store(log)
-    with pytest.raises(AzureServiceError, match="still failing after retries"):
+    with pytest.raises(AzureTransientError, match="still failing after retries"):
         store.read_commit("t", 1)
     assert log.read_requests == 4 and len(sleeps) == 3
 

@@ -165,6 +165,25 @@ def test_permanent_activity_failure_is_reported_per_group(tmp_path: Path) -> Non
     assert any_failed(report)
 
 
+def test_an_outage_longer_than_the_retries_does_not_abandon_the_job(tmp_path: Path) -> None:
+    # Seven failed polls exhaust two activity calls (3 attempts each): the monitor keeps
+    # polling on its timers and still sees the job finish.
+    jobs = FakeJobs(seed_jobs(), script={"churn": ["Running", "Completed"]}, fail={"get_state": 7})
+    report, _ = run(make_services(tmp_path, jobs, model_name_prefix="churn"), {"delta_version": 0})
+    assert by_group(report)["churn"]["status"] == "Completed"
+    assert jobs.cancelled == []
+
+
+def test_an_outage_until_the_deadline_still_cancels_the_job(tmp_path: Path) -> None:
+    jobs = FakeJobs(seed_jobs(), script={"churn": ["Running"]}, fail={"get_state": 10_000})
+    services = make_services(tmp_path, jobs, model_name_prefix="churn", refreshTimeout=60)
+    report, _ = run(services, {"delta_version": 0})
+    churn = by_group(report)["churn"]
+    assert churn["status"] == "TimedOut"
+    assert "last poll failed: get_state: 503" in churn["error"]
+    assert jobs.cancelled == [churn["job"]]
+
+
 def test_registration_failure_fails_the_run_with_the_reason(tmp_path: Path) -> None:
     jobs = FakeJobs(seed_jobs())
     services = make_services(tmp_path, jobs)
