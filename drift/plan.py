@@ -113,6 +113,15 @@ def build_plan(
         # keeping the source it was cloned from.
         source_name = job.tags.get(TAG_SOURCE_JOB, job.name) if job.name == target else job.name
         bound = {name: inp for name, inp in job.inputs.items() if name in by_input}
+        foreign = {
+            n: a for n, inp in bound.items() if (a := _asset_of(inp)) not in (None, by_input[n])
+        }
+        if foreign:  # another table's asset under the same input name: not this table's group
+            name, asset = sorted(foreign.items())[0]
+            plan.left_alone[group] = (
+                f"newest job {job.name} binds {name} to asset {asset}, not {by_input[name]}"
+            )
+            continue
         if not bound:
             plan.left_alone[group] = (
                 f"newest job {job.name} has none of the inputs {sorted(by_input)}"
@@ -128,6 +137,13 @@ def build_plan(
             tags[TAG_BASELINE] = baseline
         plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags, baseline))
     return plan
+
+
+def _asset_of(inp: JobInput) -> str | None:
+    """The data asset an input names (`azureml:<asset>:<v>` or `azureml:<asset>@<label>`)."""
+    if not inp.path.startswith("azureml:") or inp.path.startswith("azureml://"):
+        return None
+    return inp.path.removeprefix("azureml:").split("@", 1)[0].split(":", 1)[0]
 
 
 def trained_on(job: TrainingJob, by_input: dict[str, str]) -> str | None:

@@ -99,7 +99,7 @@ class DatabricksJobs:
                 continue
             yield TrainingJob(
                 name=f"{group.group}_00000000000000_job{group.job_id}",
-                inputs={group.input_name: JobInput("mltable", "azureml:unbound:0")},
+                inputs={group.input_name: JobInput("mltable", f"databricks:job/{group.job_id}")},
                 display_name=group.group,
                 tags={"databricks.job_id": str(group.job_id)},
             )

@@ -67,7 +67,7 @@ def test_the_loop_on_the_azure_backend(tmp_path: Path, lake: Any, azurite: Any) 
                 "storageAccountName": "devstoreaccount1",
                 "containerName": CONTAINER,
                 "containerDataPath": "features/seat",
-                "dataAssets": [{"name": "training_data", "value": "seat_features"}],
+                "dataAssets": [{"name": "training_data", "value": "seat_spinning_features"}],
                 "refreshDelay": "10",
             },
         }
@@ -89,8 +89,8 @@ def test_the_loop_on_the_azure_backend(tmp_path: Path, lake: Any, azurite: Any) 
 
     asset_version = report["data_asset_version"]
     assert asset_version.endswith(f"-v{version}")
-    mltable = ws.data.get("seat_features", asset_version)
-    folder = ws.data.get("seat_features_folder", asset_version)
+    mltable = ws.data.get("seat_spinning_features", asset_version)
+    folder = ws.data.get("seat_spinning_features_folder", asset_version)
     assert mltable.type == AssetTypes.MLTABLE and folder.type == AssetTypes.URI_FOLDER
     assert mltable.tags["drift.delta_version"] == str(version)
     assert "datastores/drift_lake/paths/features/seat" in folder.path
@@ -101,7 +101,7 @@ def test_the_loop_on_the_azure_backend(tmp_path: Path, lake: Any, azurite: Any) 
     [submitted] = ws.jobs.submitted
     assert submitted.name == row["job"] != seed.name
     bound = submitted._job_inputs["training_data"]  # what a command job submits
-    assert bound.path == f"azureml:seat_features:{asset_version}"
+    assert bound.path == f"azureml:seat_spinning_features:{asset_version}"
 
     again = run_retrain(services, {"delta_version": version}, clock=VirtualClock(START))
     assert again["newly_registered"] is False

@@ -295,7 +295,7 @@ def test_plan_to_dict() -> None:
         [
             job(
                 "churn_20260101080000_a",
-                training_data=JobInput("mltable", "azureml:x:1", "ro_mount"),
+                training_data=JobInput("mltable", "azureml:seat_spinning_features:1", "ro_mount"),
             ),
             job("forecast_20260101080000_b", sales=JobInput("uri_folder", "azureml:sales:1")),
         ],
@@ -336,7 +336,10 @@ def test_baseline_is_what_the_group_last_trained_on() -> None:
         training_data=JobInput("mltable", "azureml:seat_spinning_features:20260201000000-v5"),
     )
     tagged = TrainingJob(drift_job.name, drift_job.inputs, tags={TAG_DATA_VERSION: "tagged-v"})
-    latest = job("churn_20260101000000_y", training_data=JobInput("mltable", "azureml:a@latest"))
+    latest = job(
+        "churn_20260101000000_y",
+        training_data=JobInput("mltable", "azureml:seat_spinning_features@latest"),
+    )
     assert build_plan([drift_job], BINDINGS, VERSION).jobs[0].baseline_version == (
         "20260201000000-v5"
     )
@@ -348,3 +351,14 @@ def test_baseline_is_what_the_group_last_trained_on() -> None:
     assert build_plan([drift_job, rerun], BINDINGS, VERSION).jobs[0].baseline_version == (
         "20260201000000-v5"
     )
+
+
+def test_a_group_on_another_tables_asset_is_left_alone() -> None:
+    other = job("forecast_20260101000000_z", training_data=JobInput("mltable", "azureml:sales:3"))
+    raw = job("raw_20260101000000_z", training_data=JobInput("uri_folder", "abfss://c@a/p"))
+    plan = build_plan([other, raw], BINDINGS, VERSION)
+    assert plan.left_alone["forecast"] == (
+        "newest job forecast_20260101000000_z binds training_data to asset sales, "
+        "not seat_spinning_features"
+    )
+    assert [j.group for j in plan.jobs] == ["raw"]  # a path that names no asset is rebound
