@@ -159,14 +159,16 @@ def decide_retraining(services: Services, args: Json) -> Json:
     """
     policies = services.config.retraining
     uri = services.commits.table_uri(services.table)
-    options = services.commits.storage_options()
     new_version = int(args["delta_version"])
     cache: dict[tuple[int, int], TableSnapshot | None] = {}
+    options: list[dict[str, str] | None] = []  # fetched once, and only if something is read
 
     def snapshot(version: int, rows: int, required: bool) -> TableSnapshot | None:
         if (version, rows) not in cache:
+            if not options:
+                options.append(services.commits.storage_options())
             try:
-                cache[version, rows] = read_snapshot(uri, version, rows, options)
+                cache[version, rows] = read_snapshot(uri, version, rows, options[0])
             except Exception:  # vacuumed or expired versions: no baseline, not a failure
                 if required:
                     raise
@@ -174,18 +176,17 @@ def decide_retraining(services: Services, args: Json) -> Json:
         return cache[version, rows]
 
     decisions: Json = {}
+    force = bool(args.get("force"))
     for item in args["groups"]:
         settings = policies.for_group(item["group"])
-        force = bool(args.get("force"))
         if force:  # a monitoring violation: retrain unless the data is broken
             settings = settings.model_copy(update={"trigger": "always"})
-        rows = settings.sample_rows if settings.reads_data else 0
-        new = snapshot(new_version, rows, required=True)
-        baseline = None
+        new = baseline = None
         base_version = _delta_version_of(services, item.get("baseline_version"))
-        if settings.needs_baseline and base_version is not None:
-            baseline = snapshot(base_version, rows, required=False)
-        assert new is not None
+        if settings.reads_data or settings.needs_baseline:  # else decided without reading
+            new = snapshot(new_version, settings.sample_rows, required=True)
+            if settings.needs_baseline and base_version is not None:
+                baseline = snapshot(base_version, settings.sample_rows, required=False)
         decision = evaluate(new, baseline, settings).to_dict()
         decision["baseline_delta_version"] = base_version
         if force:

@@ -30,7 +30,7 @@ class Decision:
     reason: str  # the whole sentence, action first: "skip: no drift above 0.1 (...)"
     failed_rules: list[str] = field(default_factory=list)
     drift: list[ColumnDrift] = field(default_factory=list)  # largest score first
-    new_rows: int = 0
+    new_rows: int | None = None
     baseline_rows: int | None = None
     threshold: float | None = None  # set when the trigger is on_drift
     trigger: str | None = None
@@ -55,10 +55,12 @@ class Decision:
 
 
 def evaluate(
-    new: TableSnapshot, baseline: TableSnapshot | None, settings: PolicySettings
+    new: TableSnapshot | None, baseline: TableSnapshot | None, settings: PolicySettings
 ) -> Decision:
     """Decide for one group: `new` is the pinned version, `baseline` the one it last trained
-    on (None when unknown)."""
+    on (None when unknown). `new` may be None only for a policy that reads no data."""
+    if new is None and (settings.reads_data or settings.needs_baseline):
+        raise ValueError("this policy reads the new version: pass its snapshot")
     drift = compare(baseline.sample, new.sample) if baseline is not None else []
     drift = [d for d in drift if d.column not in settings.drift_ignore]
     threshold = settings.drift_threshold if settings.trigger == "on_drift" else None
@@ -69,14 +71,14 @@ def evaluate(
             reason=f"{action}: {reason}",
             failed_rules=failed or [],
             drift=drift,
-            new_rows=new.rows,
+            new_rows=new.rows if new is not None else None,
             baseline_rows=baseline.rows if baseline is not None else None,
             threshold=threshold,
             trigger=settings.trigger,
         )
 
     rules = settings.validation
-    failed = validate(new, baseline, rules) if rules is not None else []
+    failed = validate(new, baseline, rules) if rules is not None and new is not None else []
     if failed:
         more = f"; {len(failed) - 1} more" if len(failed) > 1 else ""
         return decision("blocked", f"{failed[0]}{more}", failed)

@@ -121,3 +121,19 @@ def test_a_monitoring_violation_retrains_the_group_even_without_drift(tmp_path: 
     assert len(upsell) == 2 and upsell[0] != upsell[1]  # a new job on the same data
     again = run_retrain(services, request, clock=VirtualClock(START))
     assert again["retrained"][0]["job"] == row["job"]  # the same violation retrains once
+
+
+def test_a_policy_that_needs_no_data_reads_no_table(tmp_path: Path, monkeypatch: Any) -> None:
+    import drift.activities
+
+    def refuse(*_: Any, **__: Any) -> None:
+        raise AssertionError("read_snapshot called for trigger: always without rules")
+
+    monkeypatch.setattr(drift.activities, "read_snapshot", refuse)
+    jobs = FakeJobs(seed_jobs())
+    services = services_for(tmp_path, jobs)
+    services.config = services.config.model_copy(
+        update={"retraining": type(services.config.retraining)()}
+    )  # the default policy: always, no rules
+    report = run_retrain(services, {"delta_version": 0}, clock=VirtualClock(START))
+    assert {r["decision"]["reason"] for r in report["retrained"]} == {"retrain: trigger is always"}
