@@ -9,9 +9,9 @@ from typing import Annotated, Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, ValidationError
 
-from drift import activities as act
 from drift.config import GROUP_NAME_RE
 from drift.intake import DurableClient
+from drift.local_run import RunFailed, run_retrain
 from drift.orchestration import RETRAIN, safe_id
 from drift.watchlist import UnknownTable, Watchlist
 
@@ -118,24 +118,15 @@ def resolve_table(watchlist: Watchlist, request: RetrainRequest | ViolationReque
 
 
 def preview(watchlist: Watchlist, request: RetrainRequest) -> dict[str, Any]:
-    """A dry run answered at once: the version and plan a run would use; nothing is written."""
+    """A dry run answered at once: the real orchestrator, replayed in-process, registers
+    nothing and submits nothing, so the answer has the same shape as a run's report."""
     key = resolve_table(watchlist, request)
-    activities = act.bind(watchlist.services)
-    args = orchestration_input(request, key)
-    if request.data_asset_version:
-        reg = activities[act.RESOLVE](args)
-    else:
-        reg = activities[act.REGISTER]({**args, "dry_run": True})
-    if act.PERMANENT_ERROR in reg:
-        raise BadRequest(reg[act.PERMANENT_ERROR])
-    report: dict[str, Any] = {"table_key": key, "dry_run": True, **reg, "plan": None}
-    if reg.get("skipped"):
-        return report
-    plan = activities[act.PLAN](
-        {**args, "data_version": reg["asset_version"], "groups": request.groups}
-    )
-    report["plan"] = {"jobs": plan["jobs"], "left_alone": plan["left_alone"]}
-    return report
+    try:
+        return run_retrain(
+            watchlist.services(key), {**orchestration_input(request, key), "dry_run": True}
+        )
+    except RunFailed as exc:
+        raise BadRequest(str(exc)) from None
 
 
 async def start_run(client: DurableClient, watchlist: Watchlist, request: RetrainRequest) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from datetime import UTC, datetime
 
@@ -28,8 +29,9 @@ async def http_retrain(
 ) -> func.HttpResponse:
     try:
         request = manual.parse_request(req.get_body())
-        if request.dry_run:
-            return _json(200, manual.preview(settings.watchlist(), request))
+        if request.dry_run:  # synchronous service calls: off the worker's event loop
+            report = await asyncio.to_thread(manual.preview, settings.watchlist(), request)
+            return _json(200, report)
         instance = await manual.start_run(client, settings.watchlist(), request)
     except manual.BadRequest as exc:
         return _json(400, {"error": str(exc)})

@@ -58,8 +58,9 @@ def test_a_dry_run_answers_the_plan_and_writes_nothing(make_app: Callable[..., A
     plan = {j["group"]: j for j in report["plan"]["jobs"]}
     assert sorted(plan) == ["churn", "upsell"]
     assert plan["churn"]["source_job"] == "churn_20260101000000_aaa"
-    version = report["asset_version"]
+    version = report["data_asset_version"]
     assert plan["churn"]["inputs"]["training_data"]["path"] == f"azureml:features:{version}"
+    assert report["plan"]["decisions"]["churn"]["reason"] == "retrain: trigger is always"
     registry = settings.watchlist().services(KEY).registry
     assert registry.get_data("features", version) is None
     assert app.runtime.starts == [] and app.jobs.submitted == []
