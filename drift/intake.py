@@ -59,46 +59,50 @@ class Outcome:
         )
 
 
+# A commit whose intake ended like this was never taken in: a redelivery starts it again.
+RETRYABLE = frozenset({"Failed", "Terminated", "Canceled"})
+
+
 async def handle_event(
     client: DurableClient, payload: Any, watchlist: Watchlist, now: datetime | None = None
 ) -> Outcome:
     """Start the intake of a finished Delta commit of a watched table, at most once."""
     event = parse_event(payload)
     if isinstance(event, Rejected):
-        outcome = Outcome("ignored", event.reason, event_id=event.event_id)
-        outcome.log()
-        return outcome
+        return _done(Outcome("ignored", event.reason, event_id=event.event_id))
     key = watchlist.match(event)
     if key is None:
         where = f"{event.account}/{event.container}/{event.table_path}"
-        outcome = Outcome(
-            "ignored", f"table {where} is not watched by this app", event_id=event.event_id
-        )
-        outcome.log()
-        return outcome
+        reason = f"table {where} is not watched by this app"
+        return _done(Outcome("ignored", reason, event_id=event.event_id))
     instance = intake_instance_id(key, event.version)
-    if await client.get_status(instance):
-        outcome = Outcome(
-            "duplicate",
-            f"{key} version {event.version} is already taken in",
-            instance,
-            event.event_id,
-        )
-        outcome.log()
-        return outcome
+    what = f"{key} version {event.version}"
+    status = await client.get_status(instance)
+    if status and _state(status) not in RETRYABLE:
+        return _done(Outcome("duplicate", f"{what} is already taken in", instance, event.event_id))
     at = (event.event_time or now or datetime.now(UTC)).astimezone(UTC)
-    timing = watchlist.configs[key].parameters.timing
-    await client.start_new(
-        INTAKE,
-        instance,
-        {
-            "table_key": key,
-            "delta_version": event.version,
-            "at": at.isoformat(),
-            "timing": timing.to_dict(),
-            "event_id": event.event_id,
-        },
-    )
-    outcome = Outcome("started", f"{key} version {event.version}", instance, event.event_id)
+    intake = {
+        "table_key": key,
+        "delta_version": event.version,
+        "at": at.isoformat(),
+        "timing": watchlist.configs[key].parameters.timing.to_dict(),
+        "event_id": event.event_id,
+    }
+    try:
+        await client.start_new(INTAKE, instance, intake)
+    except Exception as exc:
+        # The service refuses to start over a running instance: a concurrent delivery won.
+        if "already exists" not in str(exc).lower():
+            raise
+        return _done(Outcome("duplicate", f"{what} is being taken in", instance, event.event_id))
+    return _done(Outcome("started", what, instance, event.event_id))
+
+
+def _state(status: Any) -> str:
+    value = getattr(status, "runtime_status", None)
+    return str(getattr(value, "value", value))
+
+
+def _done(outcome: Outcome) -> Outcome:
     outcome.log()
     return outcome

@@ -219,3 +219,19 @@ def test_a_terminated_watcher_is_replaced_once_its_lease_runs_out(
     app.settle()
     assert retrains(app) == [run_instance_id(KEY, third)]  # a new watcher took over
     assert registered_versions(app) == [str(third)]
+
+
+def test_a_failed_intake_is_started_again_by_the_redelivery(make_app: Callable[..., App]) -> None:
+    app = make_app()
+    version = app.commit()
+    log = app.table / "_delta_log" / f"{version:020d}.json"
+    hidden = log.with_suffix(".hidden")
+    log.rename(hidden)  # the event arrives, the commit file cannot be read yet
+    app.deliver(app.event(version))
+    app.settle()
+    failed = app.runtime.get_status(intake_instance_id(KEY, version))
+    assert failed is not None and failed.runtime_status.value == "Failed"
+    hidden.rename(log)
+    app.deliver(app.event(version))  # any later delivery of the same event (e.g. a retry)
+    app.settle()
+    assert registered_versions(app) == [str(version)]
