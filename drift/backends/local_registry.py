@@ -69,19 +69,21 @@ class LocalRegistry:
         return [_asset(r) for r in rows]
 
     def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
-        """Save into a fresh folder, then publish it only if this call created the version."""
+        """Publish the folder first, then the row: a crash in between leaves a folder without
+        a row, which the next attempt replaces, never a row pointing at nothing."""
+        existing = self.get_data(asset.name, asset.version)
+        if existing is not None:
+            return existing
         folder = self.assets_dir / asset.name / asset.version
         staging = folder.with_name(f".{asset.version}.{uuid.uuid4().hex}")
         table.save(str(staging), colocated=False, overwrite=True)
-        stored, inserted = self._insert(
-            DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
-        )
-        if inserted:
-            shutil.rmtree(folder, ignore_errors=True)  # leftovers of a crashed earlier attempt
+        shutil.rmtree(folder, ignore_errors=True)  # an unregistered leftover of a crash
+        try:
             staging.rename(folder)
-        else:
+        except OSError:  # a concurrent registration of the same version published first
             shutil.rmtree(staging, ignore_errors=True)
-        return stored
+        row = DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
+        return self._insert(row)[0]
 
     def create_uri_folder(self, asset: DataAssetVersion) -> DataAssetVersion:
         return self._insert(asset)[0]

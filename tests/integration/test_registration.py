@@ -456,3 +456,21 @@ def test_a_lost_create_race_with_another_table_is_a_conflict(
 
     with pytest.raises(RegistrationConflict):
         registered(store, RacingRegistry(registry), params, other, 0)
+
+
+def test_a_crash_between_folder_and_row_is_repaired_by_the_next_attempt(
+    tmp_path: Path,
+) -> None:
+    import pandas as pd
+    from deltalake import write_deltalake
+
+    registry = LocalRegistry(tmp_path / "state")
+    leftover = registry.assets_dir / "features" / "20260101000000-v1"
+    leftover.mkdir(parents=True)
+    (leftover / "MLTable").write_text("paths: [{folder: /somewhere/else}]\n")  # crashed write
+    table = tmp_path / "t"
+    write_deltalake(table, pd.DataFrame({"x": [1, 2, 3]}))
+    asset = DataAssetVersion("features", "20260101000000-v1", "mltable", str(table), {"k": "v"})
+    stored = registry.create_mltable(asset, mltable.from_delta_lake(str(table), version_as_of=0))
+    assert len(mltable.load(stored.path).to_pandas_dataframe()) == 3
+    assert "/somewhere/else" not in (leftover / "MLTable").read_text()
