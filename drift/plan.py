@@ -59,6 +59,12 @@ def split_job_name(name: str) -> tuple[str, str, str] | None:
     return (match["prefix"], match["stamp"], match["suffix"]) if match else None
 
 
+def job_group(name: str) -> str | None:
+    """The model group (`prefix`) of a job name, or None for names outside the convention."""
+    parts = split_job_name(name)
+    return parts[0] if parts else None
+
+
 def retrain_job_name(group: str, data_version: str, salt: str = "") -> str:
     """Deterministic per (group, data version): a retried or repeated run finds its own job.
 

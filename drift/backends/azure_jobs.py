@@ -52,7 +52,7 @@ from azure.core.exceptions import ResourceNotFoundError
 
 from drift.backends.azure_errors import DEFAULT_POLICY, RetryPolicy, Where, call, is_transient
 from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import TAG_GROUP, split_job_name
+from drift.plan import TAG_GROUP, job_group, split_job_name
 
 T = TypeVar("T")
 
@@ -124,7 +124,7 @@ class AzureJobs:
             f"list drift's jobs (tag {TAG_GROUP})", lambda: self._drift_jobs(wanted)
         ):
             found[job.name] = job
-        missing = None if wanted is None else wanted - {_group(n) for n in found}
+        missing = None if wanted is None else wanted - {job_group(n) for n in found}
         if missing is None or missing:
             scan = ", ".join(sorted(missing)) if missing else "all groups"
             for job in self._call(
@@ -151,7 +151,7 @@ class AzureJobs:
                 if tj is not None:
                     kept.append(tj)
                     if remaining is not None:
-                        remaining.discard(_group(tj.name))
+                        remaining.discard(job_group(tj.name))
             if seen >= self.seed_scan_limit or remaining == set():
                 break
         return kept
@@ -369,11 +369,6 @@ def _kept(job: Any, wanted: set[str] | None) -> TrainingJob | None:
     if parts is None or (wanted is not None and parts[0] not in wanted):
         return None
     return training_job(job)
-
-
-def _group(name: str) -> str | None:
-    parts = split_job_name(name)
-    return parts[0] if parts else None
 
 
 def _pages(result: Iterable[Any]) -> Iterator[Iterable[Any]]:

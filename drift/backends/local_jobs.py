@@ -40,9 +40,9 @@ from drift.backends.local_job_process import (
     write_status,
 )
 from drift.domain import JobInput, JobState, TrainingJob
+from drift.plan import job_group
 
 # A model group is the `prefix` of `{prefix}_{YYYYMMDDHHMMSS}_{random}`.
-JOB_NAME_RE = re.compile(r"^(?P<prefix>.+)_(?P<stamp>\d{14})_(?P<suffix>[A-Za-z0-9]+)$")
 # Azure ML's rule for job names; it also keeps a name from escaping `workdir/jobs/`.
 _VALID_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,254}$")
 _PLACEHOLDER = re.compile(r"\$\{\{\s*(?P<kind>[A-Za-z_]+)\.(?P<key>[A-Za-z0-9_]+)\s*\}\}")
@@ -86,12 +86,6 @@ class JobSpecError(ValueError):
 
 class JobSubmitError(RuntimeError):
     """A clone that cannot start, e.g. an input bound to a data asset version nobody registered."""
-
-
-def job_group(name: str) -> str | None:
-    """The model group (`prefix`) of a job name, or None for names outside the convention."""
-    match = JOB_NAME_RE.match(name)
-    return match["prefix"] if match else None
 
 
 @dataclass(frozen=True)
