@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,6 +34,7 @@ class Watchlist:
     configs: dict[str, DriftConfig]
     auth: AuthOptions = field(default_factory=AuthOptions)
     _services: dict[str, Services] = field(default_factory=dict, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @classmethod
     def load(cls, path: str | Path, auth: AuthOptions | None = None) -> Watchlist:
@@ -76,6 +78,7 @@ class Watchlist:
     def services(self, key: str | None) -> Services:
         """Backends for one table, built once per process (activities run many times)."""
         key = self.resolve(key)
-        if key not in self._services:
-            self._services[key] = build_services(self.configs[key], self.auth)
-        return self._services[key]
+        with self._lock:  # activities run on a thread pool: build each table's clients once
+            if key not in self._services:
+                self._services[key] = build_services(self.configs[key], self.auth)
+            return self._services[key]
