@@ -73,7 +73,12 @@ def _path_part(path: str) -> str:
 
 def parse_commit_path(path: str) -> CommitRef | NotACommit:
     """Classify a file path; only `<table>/_delta_log/<20 digits>.json` is a commit."""
-    clean = _path_part(path).replace("\\", "/")
+    try:
+        clean = _path_part(path).replace("\\", "/")
+        if "://" in path:
+            urlsplit(path)  # the authority is parsed again below: refuse a malformed one now
+    except ValueError as exc:
+        return NotACommit(path, f"not a valid URL or path ({exc})")
     marker = "/_delta_log/"
     if clean.startswith("_delta_log/"):
         clean = "/" + clean
@@ -141,12 +146,16 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
             raise CommitReadError(f"{source}: line {number}: expected a JSON object per line")
         if "commitInfo" in action:
             info = action["commitInfo"] or {}
+            if not isinstance(info, dict):
+                raise CommitReadError(f"{source}: line {number}: commitInfo is not an object")
             operation = info.get("operation")
             timestamp = _int_or_none(info.get("timestamp"))
             in_commit_timestamp = _int_or_none(info.get("inCommitTimestamp"))
         for kind in ("add", "remove"):
             if kind in action:
                 body = action[kind] or {}
+                if not isinstance(body, dict):
+                    raise CommitReadError(f"{source}: line {number}: {kind} is not an object")
                 if body.get("dataChange", True):
                     data_files += 1
                 else:
@@ -165,8 +174,15 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
     )
 
 
+# Milliseconds between 1970 and the year 9999: what a datetime can hold.
+_MAX_MILLIS = 253_402_300_799_999
+
+
 def _int_or_none(value: object) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+    """A commit time in milliseconds, or None for anything a datetime cannot represent."""
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= _MAX_MILLIS:
+        return value
+    return None
 
 
 def decide(summary: CommitSummary) -> CommitDecision:

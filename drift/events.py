@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
@@ -45,13 +45,19 @@ def _text(value: Any) -> str | None:
 
 def _time(value: Any) -> datetime | None:
     if isinstance(value, datetime):
-        return value
+        return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     if isinstance(value, str):
         try:
-            return datetime.fromisoformat(value.replace("Z", "+00:00"))
-        except ValueError:
+            parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            return parsed.astimezone(UTC) if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+        except (ValueError, OverflowError):  # not a time, or one UTC cannot hold
             return None
     return None
+
+
+def _without_query(url: str) -> str:
+    """A URL fit for a log line: a SAS token lives in the query string."""
+    return url.split("?", 1)[0]
 
 
 def split_storage_url(url: str) -> tuple[str, str, str] | None:
@@ -107,7 +113,7 @@ def parse_event(payload: Any) -> CommitEvent | Rejected:
         return Rejected(event_id, f"{event_type} event {event_id} carries no blob URL")
     where = split_storage_url(url)
     if where is None:
-        return Rejected(event_id, f"{url!r} is not a storage account blob URL")
+        return Rejected(event_id, f"{_without_query(url)!r} is not a storage account blob URL")
     account, container, blob = where
     ref = parse_commit_path(f"{container}/{blob}")
     if isinstance(ref, NotACommit):

@@ -84,6 +84,8 @@ def _json_object(body: bytes) -> dict[str, Any]:
         data = json.loads(body)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise BadRequest(f"body: not JSON ({exc})") from None
+    except RecursionError:
+        raise BadRequest("body: JSON nested too deeply") from None
     if not isinstance(data, dict):
         raise BadRequest("body: expected a JSON object")
     return data
