@@ -61,7 +61,7 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "the machine, the ratios much less.",
         "",
         "```bash",
-        "python -m bench            # everything, ~9 minutes on 2 cores: bench/results.json, "
+        "python -m bench            # everything, 6-9 minutes on 2 cores: bench/results.json, "
         "docs/benchmarks.md, docs/img/",
         "python -m bench --quick    # small sizes, under a minute (what the tests run)",
         "python -m bench --only B1,B4 --out /tmp/bench   # some, elsewhere",
