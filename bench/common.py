@@ -18,16 +18,15 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import yaml
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-ACCOUNT, CONTAINER, TABLE_PATH = "acct", "data", "features/seat"
-KEY = f"{ACCOUNT}/{CONTAINER}/{TABLE_PATH}"
+from tests import app_harness as harness  # noqa: E402 - bench runs from a checkout
+from tests.app_harness import ACCOUNT, CONTAINER, KEY, TABLE_PATH, functions_by_name  # noqa: E402
+
 SEED_VERSION = "azureml:features:20260101000000-v0"
 
 Json = dict[str, Any]
@@ -181,67 +180,13 @@ def append(path: Path, value: int = 1) -> int:
 # The Functions app, driven by hand (as tests/functions/conftest.py does) ----------------------
 
 
-@cache
-def functions_by_name() -> dict[str, Any]:
-    """The app's functions, built the way `app.get_functions()` builds them.
-
-    `get_functions()` itself records every name it returns and raises on a second call in the
-    same process (the host indexes once); the test suite indexes the app too, so the
-    benchmarks build each function without that bookkeeping.
-    """
-    import function_app
-
-    app = function_app.app
-    functions = [builder.build(app.auth_level) for builder in app._function_builders]
-    return {f.get_function_name(): f for f in functions}
-
-
 def app_runtime(clock: Any, on_event: Callable[[str, dict], None] | None = None) -> Any:
-    """A runtime made of exactly what the app registers, looked up by trigger type."""
-    from drift.durable_driver import LocalDurableRuntime
-
-    orchestrators, entities, activities = {}, {}, {}
-    for name, fn in functions_by_name().items():
-        kind = fn.get_trigger().get_binding_name()
-        user = fn.get_user_function()
-        if kind == "orchestrationTrigger":
-            orchestrators[name] = user.orchestrator_function
-        elif kind == "entityTrigger":
-            entities[name] = user.entity_function
-        elif kind == "activityTrigger":
-            activities[name] = user
-    return LocalDurableRuntime(
-        orchestrators,
-        activities,
-        clock=clock,
-        entities=entities,
-        max_episodes=10_000_000,
-        on_event=on_event,
-    )
+    """The app's own runtime, with room for the largest benchmark runs."""
+    return harness.app_runtime(clock, on_event, max_episodes=10_000_000)
 
 
 def write_config(path: Path, table: Path, **params: Any) -> None:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "backend": "local",
-                "parameters": {
-                    "storageAccountName": ACCOUNT,
-                    "containerName": CONTAINER,
-                    "containerDataPath": TABLE_PATH,
-                    "dataAssets": [{"name": "training_data", "value": "features"}],
-                    "refreshTimeout": "2700",
-                    "refreshDelay": "10",
-                    **params,
-                },
-                "local": {
-                    "workdir": str(path.parent / "state"),
-                    "tablePath": str(table),
-                    "jobsDir": str(path.parent / "jobs"),
-                },
-            }
-        )
-    )
+    harness.write_config(path, table, **{"refreshTimeout": "2700", **params})
 
 
 @dataclass

@@ -9,13 +9,11 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
-import yaml
 from deltalake import DeltaTable, write_deltalake
 
 from drift.bootstrap import build_services
@@ -23,11 +21,19 @@ from drift.domain import JobInput, TrainingJob
 from drift.durable_client import LocalDurableClient
 from drift.durable_driver import LocalDurableRuntime, VirtualClock
 from drift.functions import durable, settings
+from tests import app_harness as harness
+from tests.app_harness import (  # noqa: F401 - re-exported for the function tests
+    ACCOUNT,
+    CONTAINER,
+    KEY,
+    TABLE_PATH,
+    app_runtime,
+    functions_by_name,
+    user_function,
+)
 from tests.fakes import FakeJobs
 
 START = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
-ACCOUNT, CONTAINER, TABLE_PATH = "acct", "data", "features/seat"
-KEY = f"{ACCOUNT}/{CONTAINER}/{TABLE_PATH}"
 SEED_INPUT = {"training_data": JobInput("mltable", "azureml:features:20260101000000-v0")}
 
 
@@ -36,18 +42,6 @@ def seed_jobs() -> list[TrainingJob]:
         TrainingJob("churn_20260101000000_aaa", SEED_INPUT, "churn", "churn"),
         TrainingJob("upsell_20260102000000_bbb", SEED_INPUT, "upsell", "upsell"),
     ]
-
-
-@cache
-def functions_by_name() -> dict[str, Any]:
-    """Indexed once, as the host does (indexing twice is an error in azure-functions)."""
-    import function_app
-
-    return {f.get_function_name(): f for f in function_app.app.get_functions()}
-
-
-def user_function(name: str) -> Callable[..., Any]:
-    return functions_by_name()[name].get_user_function()
 
 
 @dataclass
@@ -143,29 +137,13 @@ def _event_object(payload: dict[str, Any]) -> Any:
 
 
 def write_config(path: Path, table: Path, **params: Any) -> None:
-    path.write_text(
-        yaml.safe_dump(
-            {
-                "backend": "local",
-                "parameters": {
-                    "storageAccountName": ACCOUNT,
-                    "containerName": CONTAINER,
-                    "containerDataPath": TABLE_PATH,
-                    "dataAssets": [{"name": "training_data", "value": "features"}],
-                    "refreshTimeout": "600",
-                    "refreshDelay": "10",
-                    "waitAfterLastChangeSeconds": 0,
-                    "minTimeBetweenTriggersSeconds": 0,
-                    **params,
-                },
-                "local": {
-                    "workdir": str(path.parent / "state"),
-                    "tablePath": str(table),
-                    "jobsDir": str(path.parent / "jobs"),
-                },
-            }
-        )
-    )
+    """The tests' defaults: no quiet period, short timeouts."""
+    defaults = {
+        "refreshTimeout": "600",
+        "waitAfterLastChangeSeconds": 0,
+        "minTimeBetweenTriggersSeconds": 0,
+    }
+    harness.write_config(path, table, **{**defaults, **params})
 
 
 @pytest.fixture
@@ -191,18 +169,3 @@ def make_app(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Callab
     settings.watchlist.cache_clear()
     durable._bound.cache_clear()
     os.environ.pop(settings.CONFIG_SETTING, None)
-
-
-def app_runtime(clock: VirtualClock) -> LocalDurableRuntime:
-    """A runtime made of exactly what the app registers, looked up by trigger type."""
-    orchestrators, entities, activities = {}, {}, {}
-    for name, fn in functions_by_name().items():
-        kind = fn.get_trigger().get_binding_name()
-        user = fn.get_user_function()
-        if kind == "orchestrationTrigger":
-            orchestrators[name] = user.orchestrator_function
-        elif kind == "entityTrigger":
-            entities[name] = user.entity_function
-        elif kind == "activityTrigger":
-            activities[name] = user
-    return LocalDurableRuntime(orchestrators, activities, clock=clock, entities=entities)
