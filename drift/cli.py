@@ -160,14 +160,14 @@ def on_commit(
 def _watches(cfg: DriftConfig, path: str, table: str) -> str | None:
     """None when the commit is of the config's table, else what the config watches."""
     from drift.events import split_storage_url
-    from drift.watchlist import table_key
+    from drift.watchlist import storage_key, table_key
 
     key = table_key(cfg)
     where = split_storage_url(path)
     if where is not None:  # a storage URL, as in an Event Grid event
         account, container, blob = where
         root = blob.rsplit("/_delta_log/", 1)[0] if "/_delta_log/" in blob else ""
-        return None if f"{account.lower()}/{container}/{root}".rstrip("/") == key else key
+        return None if storage_key(account, container, root) == key else key
     if cfg.local is not None and Path(table).resolve() == cfg.local.table_path:
         return None
     return key

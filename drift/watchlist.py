@@ -16,6 +16,11 @@ class UnknownTable(LookupError):
     """A request names a table this deployment does not watch."""
 
 
+def storage_key(account: str, container: str, path: str) -> str:
+    """`account/container/path`: one spelling for configs, events and URLs alike."""
+    return f"{account.lower()}/{container}/{path.strip('/')}".rstrip("/")
+
+
 def table_key(config: DriftConfig) -> str:
     """`account/container/path` when the config names its storage, else its local table path.
 
@@ -23,8 +28,7 @@ def table_key(config: DriftConfig) -> str:
     """
     p = config.parameters
     if p.storage_account_name and p.container_name:
-        path = (p.container_data_path or "").strip("/")
-        return f"{p.storage_account_name.lower()}/{p.container_name}/{path}".rstrip("/")
+        return storage_key(p.storage_account_name, p.container_name, p.container_data_path or "")
     assert config.local is not None  # a config without storage fields is a local one
     return f"local:{config.local.table_path}"
 
@@ -58,7 +62,7 @@ class Watchlist:
         return iter(self.configs)
 
     def match(self, event: CommitEvent) -> str | None:
-        key = f"{event.account}/{event.container}/{event.table_path}".rstrip("/")
+        key = storage_key(event.account, event.container, event.table_path)
         return key if key in self.configs else None
 
     def resolve(self, key: str | None) -> str:
