@@ -21,3 +21,16 @@ def test_console_scripts_point_at_callables() -> None:
     for target in scripts.values():
         module, _, attr = target.partition(":")
         assert callable(getattr(importlib.import_module(module), attr))
+
+
+def test_durable_sdk_stays_on_its_1_x_line() -> None:
+    """drift's orchestrators, entity and client are written and tested against the 1.x API of
+    azure-functions-durable; a new major version may change it, so both files cap it below 2."""
+    from packaging.requirements import Requirement
+
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    (durable,) = [
+        Requirement(d) for d in project["dependencies"] if d.startswith("azure-functions-durable")
+    ]
+    assert not durable.specifier.contains("2.0.0")
+    assert durable.specifier.contains("1.7.0")
