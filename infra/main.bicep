@@ -10,8 +10,9 @@
 // deployments included), so a role assignment on the data lake or on the Azure ML workspace
 // made here would make `azd down` delete their resource groups. Hence two more templates,
 // deployed with the Azure CLI by azure.yaml's hooks, never by azd:
-// - access.bicep (postprovision): the app identity's roles on the data lake containers and on
-//   the Azure ML workspace, in their resource groups;
+// - access.bicep (postprovision): the app identity's roles on the data lake containers (and the
+//   MLTable container it creates there) and its custom role on the Azure ML workspace, in their
+//   resource groups;
 // - eventgrid-subscription.bicep (postdeploy): the subscription to the function, which Azure
 //   only accepts once the function exists, i.e. after the code is deployed.
 targetScope = 'subscription'
@@ -105,6 +106,36 @@ param instanceMemoryMB int = 2048
 @description('Flex Consumption: zone-redundant plan (only in regions that support it; keeps at least two always-ready instances, billed).')
 param zoneRedundant bool = false
 
+// ---------------------------------------------------- durable backend, network, operations
+@description('Durable Functions backend: the Durable Task Scheduler (default; managed, with its own dashboard) or the app\'s storage account (Azure Storage provider).')
+@allowed([
+  'DurableTaskScheduler'
+  'AzureStorage'
+])
+param durableBackend string = 'DurableTaskScheduler'
+
+@description('Durable Task Scheduler SKU: Consumption (pay per action) or Dedicated (reserved capacity units).')
+@allowed([
+  'Consumption'
+  'Dedicated'
+])
+param durableTaskSchedulerSku string = 'Consumption'
+
+@description('Dedicated SKU only: capacity units of the scheduler.')
+@minValue(1)
+param durableTaskSchedulerCapacity int = 1
+
+@description('VNet integration of the app with private endpoints for its storage and Key Vault, whose public access is then off. The data lake, the Azure ML workspace and the scheduler stay as they are (docs/deploy.md).')
+param vnetEnabled bool = false
+
+@description('Data lake container (created by the postprovision hook) where drift writes MLTable files; the app\'s only write access on the data lake.')
+@minLength(3)
+@maxLength(63)
+param mlTablesContainerName string = 'drift-mltables'
+
+@description('E-mail address the failed-retraining alert notifies; empty: the alert fires without a notification.')
+param alertEmail string = ''
+
 var abbrs = loadJsonContent('abbreviations.json')
 var resourceToken = toLower(uniqueString(subscription().id, environmentName, location))
 var tags = {
@@ -117,6 +148,8 @@ var keyVaultName = '${abbrs.keyVaultVaults}${resourceToken}'
 var useExistingTopic = !empty(existingSystemTopicName)
 var systemTopicName = useExistingTopic ? existingSystemTopicName : '${abbrs.eventGridSystemTopics}drift-${resourceToken}'
 var dataLakeContainers = split(replace(dataLakeContainerNames, ' ', ''), ',')
+var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'
+var schedulerName = '${abbrs.durableTaskSchedulers}drift-${resourceToken}'
 // drift's own settings (drift/functions/settings.py, drift/backends/azure_credentials.py). No
 // secret is an app setting: the service principal path reads its secrets from the vault at run
 // time, as the identity, so there is no @Microsoft.KeyVault(SecretUri=...) reference to make.
@@ -130,6 +163,36 @@ var driftSettings = [
     value: driftSchedule
   }
 ]
+// The durable backend (host.json: storageProvider azureManaged, hub %TASKHUB_NAME%). The
+// scheduler is reached by identity: the connection string carries no secret, only the endpoint
+// and the identity's client id. The Azure Storage alternative overrides host.json's provider with
+// AzureFunctionsJobHost__* app settings (the Functions host's documented override) and keeps its
+// task hub in AzureWebJobsStorage.
+var schedulerSettings = [
+  {
+    name: 'DURABLE_TASK_SCHEDULER_CONNECTION_STRING'
+    value: 'Endpoint=${useDurableTaskScheduler ? durableTaskScheduler.outputs.endpoint : ''};Authentication=ManagedIdentity;ClientID=${identity.outputs.clientId}'
+  }
+  {
+    name: 'TASKHUB_NAME'
+    value: useDurableTaskScheduler ? durableTaskScheduler.outputs.taskHubName : ''
+  }
+]
+var azureStorageSettings = [
+  {
+    name: 'TASKHUB_NAME'
+    value: 'DriftHub'
+  }
+  {
+    name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__type'
+    value: 'AzureStorage'
+  }
+  {
+    name: 'AzureFunctionsJobHost__extensions__durableTask__storageProvider__connectionStringName'
+    value: 'AzureWebJobsStorage'
+  }
+]
+var durableSettings = useDurableTaskScheduler ? schedulerSettings : azureStorageSettings
 var keyVaultSettings = [
   {
     name: 'DRIFT_KEY_VAULT_NAME'
@@ -171,6 +234,20 @@ module storage 'app/storage.bicep' = {
       deploymentStorageContainerName
       deadLetterContainerName
     ]
+    vnetEnabled: vnetEnabled
+  }
+}
+
+// The durable backend by default: a Durable Task Scheduler and its task hub.
+module durableTaskScheduler 'app/dts.bicep' = if (useDurableTaskScheduler) {
+  name: 'durable-task-scheduler'
+  scope: rg
+  params: {
+    name: schedulerName
+    location: location
+    tags: tags
+    skuName: durableTaskSchedulerSku
+    capacity: durableTaskSchedulerCapacity
   }
 }
 
@@ -192,7 +269,26 @@ module keyVault 'app/keyvault.bicep' = if (useKeyVault) {
     name: keyVaultName
     location: location
     tags: tags
+    vnetEnabled: vnetEnabled
   }
+}
+
+// vnetEnabled: the app's outbound traffic through a VNet, private endpoints for its storage
+// (the services the durable backend uses) and the Key Vault.
+module network 'app/network.bicep' = if (vnetEnabled) {
+  name: 'network'
+  scope: rg
+  params: {
+    name: '${abbrs.networkVirtualNetworks}drift-${resourceToken}'
+    location: location
+    tags: tags
+    storageAccountName: storage.outputs.name
+    storageServices: useDurableTaskScheduler ? ['blob'] : ['blob', 'queue', 'table']
+    keyVaultName: useKeyVault ? keyVaultName : ''
+  }
+  dependsOn: [
+    keyVault
+  ]
 }
 
 module plan 'app/plan.bicep' = {
@@ -222,7 +318,36 @@ module api 'app/api.bicep' = {
     identityClientId: identity.outputs.clientId
     maximumInstanceCount: maximumInstanceCount
     instanceMemoryMB: instanceMemoryMB
-    appSettings: concat(driftSettings, useKeyVault ? keyVaultSettings : [])
+    appSettings: concat(driftSettings, durableSettings, useKeyVault ? keyVaultSettings : [])
+    virtualNetworkSubnetId: vnetEnabled ? network.outputs.appSubnetId : ''
+  }
+}
+
+// Audit trail: Key Vault, app storage and the app's logs into Log Analytics.
+module diagnostics 'app/diagnostics.bicep' = {
+  name: 'diagnostics'
+  scope: rg
+  params: {
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    storageAccountName: storage.outputs.name
+    functionAppName: api.outputs.name
+    keyVaultName: useKeyVault ? keyVaultName : ''
+  }
+  dependsOn: [
+    keyVault
+  ]
+}
+
+// An alert on drift's run report when a retraining fails, optionally by e-mail.
+module alerts 'app/alerts.bicep' = {
+  name: 'alerts'
+  scope: rg
+  params: {
+    name: 'alert-drift-retraining-failed-${resourceToken}'
+    location: location
+    tags: tags
+    logAnalyticsId: monitoring.outputs.logAnalyticsId
+    alertEmail: alertEmail
   }
 }
 
@@ -263,6 +388,9 @@ module rbac 'app/rbac.bicep' = {
     systemTopicPrincipalId: useExistingTopic ? existingTopic.identity.principalId : eventGridTopic.outputs.principalId
     useKeyVault: useKeyVault
     keyVaultName: useKeyVault ? keyVaultName : ''
+    useDurableTaskScheduler: useDurableTaskScheduler
+    schedulerName: useDurableTaskScheduler ? durableTaskScheduler.outputs.schedulerName : ''
+    taskHubName: useDurableTaskScheduler ? durableTaskScheduler.outputs.taskHubName : ''
     deployerPrincipalId: principalId
     deployerPrincipalType: principalType
   }
@@ -294,3 +422,8 @@ output DRIFT_ML_WORKSPACE string = mlWorkspaceName
 output DRIFT_ML_WORKSPACE_RESOURCE_GROUP string = mlWorkspaceResourceGroupName
 output DRIFT_EVENT_DELIVERY_SCHEMA string = eventDeliverySchema
 output DRIFT_KEY_VAULT_NAME string = useKeyVault ? keyVaultName : ''
+output DRIFT_MLTABLES_CONTAINER string = mlTablesContainerName
+output DRIFT_DURABLE_BACKEND string = durableBackend
+output DRIFT_DURABLE_TASK_SCHEDULER string = useDurableTaskScheduler ? durableTaskScheduler.outputs.schedulerName : ''
+output DRIFT_DURABLE_TASK_HUB string = useDurableTaskScheduler ? durableTaskScheduler.outputs.taskHubName : 'DriftHub'
+output DRIFT_DURABLE_DASHBOARD_URL string = useDurableTaskScheduler ? durableTaskScheduler.outputs.dashboardUrl : ''

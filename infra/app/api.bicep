@@ -25,6 +25,9 @@ param instanceMemoryMB int = 2048
 @description('drift\'s app settings, as [{name, value}] (no secrets).')
 param appSettings array = []
 
+@description('vnetEnabled: the subnet (delegated to Microsoft.App/environments) the app\'s outbound traffic goes through; empty: no VNet integration.')
+param virtualNetworkSubnetId string = ''
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' existing = {
   name: storageAccountName
 }
@@ -77,7 +80,7 @@ var hostSettings = [
 ]
 
 resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
-  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function's public webhook endpoint (POST /runtime/webhooks/eventgrid, system key) and POST /api/retrain is a function-key endpoint; both need public network access without VNet and private endpoints
+  // checkov:skip=CKV_AZURE_222: Event Grid delivers to the function's public webhook endpoint (POST /runtime/webhooks/eventgrid, system key) and /api/* are function-key endpoints; the app's inbound side stays public even with vnetEnabled (which covers its outbound traffic), since an Event Grid system topic cannot deliver to a private endpoint
   // checkov:skip=CKV_AZURE_17: Event Grid cannot present a client certificate, so requiring one would stop event delivery; callers authenticate with function/system keys over HTTPS (TLS 1.2)
   // checkov:skip=CKV_AZURE_212: numberOfWorkers does not apply to Flex Consumption, which scales per function from zero (maximumInstanceCount); durable state survives instance loss
   // checkov:skip=CKV_AZURE_213: Flex Consumption does not support the App Service health check; the host is watched through Application Insights
@@ -95,6 +98,7 @@ resource functionApp 'Microsoft.Web/sites@2024-04-01' = {
   }
   properties: {
     serverFarmId: appServicePlanId
+    virtualNetworkSubnetId: empty(virtualNetworkSubnetId) ? null : virtualNetworkSubnetId
     httpsOnly: true
     keyVaultReferenceIdentity: identityId
     siteConfig: {

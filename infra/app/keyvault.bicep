@@ -5,9 +5,14 @@ param name string
 param location string = resourceGroup().location
 param tags object = {}
 
+@description('vnetEnabled: the app reaches the vault through a private endpoint (network.bicep); public network access is off.')
+param vnetEnabled bool = false
+
+var publicNetworkAccess = vnetEnabled ? 'Disabled' : 'Enabled'
+
 resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
-  // checkov:skip=CKV_AZURE_109: a Flex Consumption app without VNet integration has no fixed outbound address to allow; every request is authorized by RBAC (the app identity may read secrets, the deployer may write them)
-  // checkov:skip=CKV_AZURE_189: public network access needed for the same reason as CKV_AZURE_109
+  // checkov:skip=CKV_AZURE_109: the firewall denies all with vnetEnabled; without it (the default) a Flex Consumption app has no fixed outbound address to allow; every request is authorized by RBAC (the app identity may read secrets, the deployer may write them)
+  // checkov:skip=CKV_AZURE_189: public network access is Disabled with vnetEnabled; without it the app needs the public endpoint for the same reason as CKV_AZURE_109
   name: name
   location: location
   tags: tags
@@ -21,9 +26,9 @@ resource vault 'Microsoft.KeyVault/vaults@2023-07-01' = {
     enableSoftDelete: true
     softDeleteRetentionInDays: 90
     enablePurgeProtection: true
-    publicNetworkAccess: 'Enabled'
+    publicNetworkAccess: publicNetworkAccess
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

@@ -9,9 +9,12 @@ param tags object = {}
 @description('Blob containers to create (deployment package, dead letters).')
 param containerNames array = []
 
+@description('vnetEnabled: the app reaches this account through private endpoints (network.bicep) and the public endpoint denies everything but trusted Azure services.')
+param vnetEnabled bool = false
+
 resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
-  // checkov:skip=CKV_AZURE_35: Flex Consumption without VNet integration reaches its host storage through the public endpoint; access is Entra ID (RBAC) only, shared keys are disabled
-  // checkov:skip=CKV_AZURE_59: public endpoint needed for the same reason as CKV_AZURE_35 (Functions host, deployment package, Event Grid dead-lettering), all authenticated by managed identity
+  // checkov:skip=CKV_AZURE_35: the default rule is Deny with vnetEnabled; without it (the default) a Flex Consumption app has no fixed outbound address and reaches its host storage through the public endpoint; access is Entra ID (RBAC) only, shared keys are disabled
+  // checkov:skip=CKV_AZURE_59: with vnetEnabled the public endpoint admits only trusted Azure services (Event Grid dead-lettering with its managed identity); without it the Functions host and the deployment package need it, all authenticated by managed identity
   // checkov:skip=CKV_AZURE_206: LRS is enough for the task hub, the deployment package and dead letters; drift's data lives in the data lake and Azure ML, and ZRS/GRS is not offered in every Flex region
   name: name
   location: location
@@ -29,9 +32,11 @@ resource storage 'Microsoft.Storage/storageAccounts@2023-05-01' = {
     dnsEndpointType: 'Standard'
     minimumTlsVersion: 'TLS1_2'
     supportsHttpsTrafficOnly: true
+    // Not 'Disabled' even with vnetEnabled: that also shuts out trusted Azure services, and the
+    // Event Grid system topic dead-letters here with its managed identity from outside the VNet.
     publicNetworkAccess: 'Enabled'
     networkAcls: {
-      defaultAction: 'Allow'
+      defaultAction: vnetEnabled ? 'Deny' : 'Allow'
       bypass: 'AzureServices'
     }
   }

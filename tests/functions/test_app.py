@@ -47,9 +47,11 @@ def test_every_orchestrator_entity_and_activity_is_registered() -> None:
 
 def test_host_json_bounds_concurrency_and_names_the_hub() -> None:
     host = json.loads((ROOT / "host.json").read_text())
-    assert host["extensionBundle"]["version"] == "[4.*, 5.0.0)"
+    # The lowest GA bundle with the Durable Task Scheduler provider (tests/infra checks why).
+    assert host["extensionBundle"]["version"] == "[4.30.0, 5.0.0)"
     durable = host["extensions"]["durableTask"]
-    assert durable["hubName"] == "DriftHub"
+    assert durable["hubName"] == "%TASKHUB_NAME%"  # "default" locally, the task hub in Azure
+    assert durable["storageProvider"]["type"] == "azureManaged"
     assert durable["maxConcurrentActivityFunctions"] > 0
     assert host["logging"]["applicationInsights"]["samplingSettings"]["isEnabled"] is True
 

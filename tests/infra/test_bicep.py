@@ -2,9 +2,12 @@
 
 Every `.bicep` file is parsed with pycep (the parser checkov uses); the parsed trees are then
 checked for what docs/deploy.md promises: Flex Consumption, one user-assigned identity and no
-keys, locked-down storage, the Event Grid filters the app relies on, least-privilege roles, an
-azd deployment that touches no resource group but its own (`azd down` deletes every group it
-touched); and module wiring a compiler would catch (params, outputs, paths). The hooks run
+keys, locked-down storage, the Event Grid filters the app relies on, least-privilege roles (a
+custom Azure ML role with exactly drift's actions, storage roles narrowed to the durable backend
+in use), the Durable Task Scheduler as the default backend, diagnostic settings, the vnetEnabled
+option, the failed-retraining alert, an azd deployment that touches no resource group but its
+own (`azd down` deletes every group it touched); and module wiring a compiler would catch
+(params, outputs, paths). The hooks run
 against a stub `az`. checkov then scans the templates and must report no failed check: every
 suppression is an inline `// checkov:skip=` with its reason, and docs/deploy.md lists each one.
 """
@@ -34,6 +37,13 @@ MAIN = INFRA / "main.bicep"
 SUBSCRIPTION = INFRA / "eventgrid-subscription.bicep"
 ACCESS = INFRA / "access.bicep"
 RBAC = INFRA / "app" / "rbac.bicep"
+ML_ROLE = INFRA / "app" / "role-ml-workspace.bicep"
+MLTABLES = INFRA / "app" / "datalake-mltables.bicep"
+DTS = INFRA / "app" / "dts.bicep"
+NETWORK = INFRA / "app" / "network.bicep"
+DIAGNOSTICS = INFRA / "app" / "diagnostics.bicep"
+ALERTS = INFRA / "app" / "alerts.bicep"
+HOST_JSON = ROOT / "host.json"
 HOOKS = INFRA / "hooks"
 POSTPROVISION = HOOKS / "postprovision.sh"
 POSTDEPLOY = HOOKS / "postdeploy.sh"
@@ -60,10 +70,28 @@ ROLES = {
     "Storage Queue Data Contributor": "974c5e8b-45b9-4653-ba55-5f855dd0fb88",
     "Storage Table Data Contributor": "0a9a7e1f-b9d0-4cc4-a60d-0319b160aaa3",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
-    "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Key Vault Secrets Officer": "b86a8fe4-44ce-4948-aee5-eccb2c155cd7",
+    # MicrosoftDocs/azure-docs articles/role-based-access-control/built-in-roles.md (Integration).
+    "Durable Task Data Contributor": "0ad04412-c4d5-4796-b79c-f76d14c8d402",
+    "Durable Task Data Reader": "d6a5505f-6ebb-45a4-896e-ac8274cfc0ac",
 }
+AZUREML_DATA_SCIENTIST = "f6c7c914-8db3-469d-8ca1-694a8f32e121"
+# drift's Azure ML calls as RBAC actions (MicrosoftDocs/azure-docs
+# articles/role-based-access-control/permissions/ai-machine-learning.md).
+ML = "Microsoft.MachineLearningServices/workspaces"
+ML_ACTIONS = {
+    f"{ML}/read",
+    f"{ML}/datastores/read",
+    f"{ML}/data/read",
+    f"{ML}/data/versions/read",
+    f"{ML}/jobs/read",
+    f"{ML}/data/write",
+    f"{ML}/data/versions/write",
+    f"{ML}/jobs/write",
+    f"{ML}/jobs/cancel/action",
+}
+ML_DATASTORE_WRITE = f"{ML}/datastores/write"
 CHECKOV_TIMEOUT_S = 240
 
 
@@ -138,8 +166,9 @@ def modules(path: Path) -> dict[str, tuple[Path, dict[str, Any], Any]]:
     return out
 
 
-def app_settings() -> dict[str, Any]:
-    """Every app setting of the function app: api.bicep's own plus those main.bicep passes."""
+def app_settings(backend: str = "DurableTaskScheduler") -> dict[str, Any]:
+    """Every app setting of the function app for one durable backend: api.bicep's own plus those
+    main.bicep passes (drift's, the backend's, the Key Vault's)."""
     api = INFRA / "app" / "api.bicep"
     site = the(api, "Microsoft.Web/sites")
     concat = site["properties"]["siteConfig"]["appSettings"]["function"]
@@ -148,12 +177,19 @@ def app_settings() -> dict[str, Any]:
     settings = list(tree(api)["variables"]["hostSettings"]["value"])
     passed = modules(MAIN)["api"][1]["params"]["appSettings"]["function"]
     assert passed["type"] == "concat"
+    variables = tree(MAIN)["variables"]
     for arg in passed["parameters"].values():
         if isinstance(arg, dict):  # useKeyVault ? keyVaultSettings : []
             operands = arg["operator"]["operands"]
             assert operands["condition"] == "useKeyVault"
             arg = operands["true_value"]
-        settings += tree(MAIN)["variables"][arg]["value"]
+        value = variables[arg]["value"]
+        if isinstance(value, dict):  # useDurableTaskScheduler ? schedulerSettings : ...
+            operands = value["operator"]["operands"]
+            assert operands["condition"] == "useDurableTaskScheduler"
+            chosen = backend == "DurableTaskScheduler"
+            value = variables[operands["true_value" if chosen else "false_value"]]["value"]
+        settings += value
     names = [s["name"] for s in settings]
     assert len(names) == len(set(names)), f"app setting set twice: {names}"
     return {s["name"]: s["value"] for s in settings}
@@ -184,6 +220,12 @@ def test_the_deployment_files_exist() -> None:
         "infra/app/keyvault.bicep",
         "infra/app/eventgrid-topic.bicep",
         "infra/app/rbac.bicep",
+        "infra/app/role-ml-workspace.bicep",
+        "infra/app/datalake-mltables.bicep",
+        "infra/app/dts.bicep",
+        "infra/app/network.bicep",
+        "infra/app/diagnostics.bicep",
+        "infra/app/alerts.bicep",
     }
     assert expected <= {rel(p) for p in BICEP_FILES}
     for other in ("infra/main.parameters.json", "infra/abbreviations.json", "azure.yaml"):
@@ -513,35 +555,225 @@ def test_subscription_delivery_retry_and_dead_letter() -> None:
     }
 
 
+# ------------------------------------------------------------------- the durable backend
+def test_durable_task_scheduler_is_the_default_backend() -> None:
+    """Issue 13.1. Names, API version and SKUs: Azure/azure-rest-api-specs
+    specification/durabletask/resource-manager/Microsoft.DurableTask/DurableTask/scheduler.tsp
+    and taskhub.tsp (2025-11-01 is the stable version with the Consumption SKU)."""
+    assert param_default(MAIN, "durableBackend") == "DurableTaskScheduler"
+    assert set(decorator(MAIN, "durableBackend", "allowed")) == {
+        "DurableTaskScheduler",
+        "AzureStorage",
+    }
+    assert param_default(MAIN, "durableTaskSchedulerSku") == "Consumption"
+    assert set(decorator(MAIN, "durableTaskSchedulerSku", "allowed")) == {
+        "Consumption",
+        "Dedicated",
+    }
+    _, config, when = modules(MAIN)["durableTaskScheduler"]
+    assert when == "useDurableTaskScheduler"
+    assert config["params"]["skuName"] == "durableTaskSchedulerSku"
+    assert "var useDurableTaskScheduler = durableBackend == 'DurableTaskScheduler'" in (
+        MAIN.read_text()
+    )
+    found = tree(DTS)["resources"]
+    scheduler, hub = found["scheduler"], found["taskHub"]
+    assert scheduler["type"] == "Microsoft.DurableTask/schedulers"
+    assert hub["type"] == "Microsoft.DurableTask/schedulers/taskHubs"
+    assert scheduler["api_version"] == hub["api_version"] == "2025-11-01"
+    props = body(scheduler["config"])["properties"]
+    assert props["sku"]["name"] == "skuName"
+    # An empty allow-list denies every caller; the default admits all, authorized by Entra ID.
+    assert props["ipAllowlist"] == "ipAllowlist"
+    assert param_default(DTS, "ipAllowlist") == ["0.0.0.0/0"]
+    assert set(decorator(DTS, "skuName", "allowed")) == {"Consumption", "Dedicated"}
+    assert body(hub["config"])["parent"] == "scheduler"
+    assert set(tree(DTS)["outputs"]) >= {"endpoint", "taskHubName", "dashboardUrl"}
+    assert "DRIFT_DURABLE_DASHBOARD_URL" in tree(MAIN)["outputs"]
+
+
+def test_the_app_reaches_the_scheduler_by_identity() -> None:
+    settings = app_settings("DurableTaskScheduler")
+    connection = settings["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"]
+    assert re.fullmatch(
+        r"Endpoint=\$\{[^}]*durableTaskScheduler\.outputs\.endpoint[^}]*\}"
+        r";Authentication=ManagedIdentity;ClientID=\$\{identity\.outputs\.clientId\}",
+        connection,
+    ), connection
+    hub = settings["TASKHUB_NAME"]["operator"]["operands"]
+    assert hub["condition"] == "useDurableTaskScheduler"
+    assert hub["true_value"]["operator"]["operands"]["operand_1"] == "durableTaskScheduler"
+    assert not any(k.startswith("AzureFunctionsJobHost__") for k in settings)
+
+
+def test_azure_storage_stays_the_alternative_backend() -> None:
+    """The Functions host reads AzureFunctionsJobHost__<path> app settings over host.json."""
+    settings = app_settings("AzureStorage")
+    prefix = "AzureFunctionsJobHost__extensions__durableTask__storageProvider__"
+    assert settings[f"{prefix}type"] == "AzureStorage"
+    assert settings[f"{prefix}connectionStringName"] == "AzureWebJobsStorage"
+    assert settings["TASKHUB_NAME"] == "DriftHub"
+    assert "DURABLE_TASK_SCHEDULER_CONNECTION_STRING" not in settings
+    for key in ("blobServiceUri", "queueServiceUri", "tableServiceUri"):
+        assert f"AzureWebJobsStorage__{key}" in settings
+
+
+def test_host_json_uses_the_scheduler_and_the_lowest_bundle_that_has_it() -> None:
+    """Bundle 4.30.0 is the first GA extension bundle with
+    Microsoft.Azure.WebJobs.Extensions.DurableTask.AzureManaged (Azure/azure-functions-extension-
+    bundles, tag 4.30.0, commit a9c76ff, PR #621); the range stays below bundle 5."""
+    host = json.loads(HOST_JSON.read_text())
+    assert host["extensionBundle"] == {
+        "id": "Microsoft.Azure.Functions.ExtensionBundle",
+        "version": "[4.30.0, 5.0.0)",
+    }
+    durable = host["extensions"]["durableTask"]
+    assert durable["hubName"] == "%TASKHUB_NAME%"
+    assert durable["storageProvider"] == {
+        "type": "azureManaged",
+        "connectionStringName": "DURABLE_TASK_SCHEDULER_CONNECTION_STRING",
+    }
+    sample = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    # The local emulator (mcr.microsoft.com/dts/dts-emulator), no authentication, hub "default".
+    assert sample["DURABLE_TASK_SCHEDULER_CONNECTION_STRING"] == (
+        "Endpoint=http://localhost:8080;Authentication=None"
+    )
+    assert sample["TASKHUB_NAME"] == "default"
+
+
+# -------------------------------------------------------------- network, audit and alerts
+def test_vnet_option_closes_storage_and_key_vault() -> None:
+    """Issue 11.6: VNet integration and private endpoints, off by default."""
+    assert param_default(MAIN, "vnetEnabled") is False
+    _, config, when = modules(MAIN)["network"]
+    assert when == "vnetEnabled"
+    # Private endpoints for the storage services the durable backend uses: blob for the host,
+    # queue and table too for the Azure Storage backend.
+    services = config["params"]["storageServices"]["operator"]["operands"]
+    assert services == {
+        "condition": "useDurableTaskScheduler",
+        "true_value": ["blob"],
+        "false_value": ["blob", "queue", "table"],
+    }
+    (app_subnet, pe_subnet) = the(NETWORK, "Microsoft.Network/virtualNetworks")["properties"][
+        "subnets"
+    ]
+    (delegation,) = app_subnet["properties"]["delegations"]
+    assert delegation["properties"]["serviceName"] == "Microsoft.App/environments"
+    assert pe_subnet["properties"]["privateEndpointNetworkPolicies"] == "Disabled"
+    endpoints = resources(NETWORK, "Microsoft.Network/privateEndpoints")
+    group_ids = {
+        json.dumps(e["properties"]["privateLinkServiceConnections"][0]["properties"]["groupIds"])
+        for e in endpoints.values()
+    }
+    assert group_ids == {'["service"]', '["vault"]'}
+    assert modules(MAIN)["storage"][1]["params"]["vnetEnabled"] == "vnetEnabled"
+    assert modules(MAIN)["keyVault"][1]["params"]["vnetEnabled"] == "vnetEnabled"
+    api_subnet = modules(MAIN)["api"][1]["params"]["virtualNetworkSubnetId"]
+    assert api_subnet["operator"]["operands"]["condition"] == "vnetEnabled"
+    site = the(INFRA / "app" / "api.bicep", "Microsoft.Web/sites")
+    assert "virtualNetworkSubnetId" in site["properties"]
+    account = the(INFRA / "app" / "storage.bicep", "Microsoft.Storage/storageAccounts")
+    acls = account["properties"]["networkAcls"]
+    assert acls["defaultAction"]["operator"]["operands"] == {
+        "condition": "vnetEnabled",
+        "true_value": "Deny",
+        "false_value": "Allow",
+    }
+    assert acls["bypass"] == "AzureServices"  # Event Grid dead-letters with its identity
+    vault_vars = tree(INFRA / "app" / "keyvault.bicep")["variables"]
+    assert vault_vars["publicNetworkAccess"]["value"]["operator"]["operands"] == {
+        "condition": "vnetEnabled",
+        "true_value": "Disabled",
+        "false_value": "Enabled",
+    }
+
+
+def test_diagnostic_settings_audit_key_vault_storage_and_the_app() -> None:
+    """Issue 11.5: every diagnostic setting sends to the Log Analytics workspace."""
+    found = resources(DIAGNOSTICS, "Microsoft.Insights/diagnosticSettings")
+    scopes = {b["scope"]: b for b in found.values()}
+    assert set(scopes) == {"blobService", "queueService", "tableService", "functionApp", "vault"}
+    for where, setting in scopes.items():
+        assert setting["properties"]["workspaceId"] == "logAnalyticsId", where
+    assert scopes["vault"]["properties"]["logs"] == [{"categoryGroup": "audit", "enabled": True}]
+    assert scopes["functionApp"]["properties"]["logs"] == [
+        {"category": "FunctionAppLogs", "enabled": True}
+    ]
+    assert tree(DIAGNOSTICS)["variables"]["storageLogs"]["value"] == [
+        {"categoryGroup": "allLogs", "enabled": True}
+    ]
+    _, config, when = modules(MAIN)["diagnostics"]
+    assert when is None
+    assert config["params"]["logAnalyticsId"]["operator"]["operands"]["operand_1"] == "monitoring"
+
+
+def test_failed_retraining_alert_reads_drifts_run_report() -> None:
+    """Issue 13.5: the query's fields are those drift logs (drift/orchestration.py
+    _log_report) and it fires on every status drift/report.py counts as failed."""
+    from drift.report import NOT_RUN_STATUSES, OK_STATUSES
+
+    query = tree(ALERTS)["variables"]["failedRetrainings"]["value"]
+    orchestration = (ROOT / "drift" / "orchestration.py").read_text()
+    prefix = re.search(r'log\.info\("(drift run report) %s"', orchestration).group(1)
+    assert f'startswith "{prefix} "' in query
+    logged = set(re.findall(r'"(\w+)": ', orchestration[orchestration.index("def _log_report") :]))
+    used = set(re.findall(r"report\.(\w+)", query))
+    assert used and used <= logged, used - logged
+    (excluded,) = re.findall(r"status !in \(([^)]*)\)", query)
+    assert set(re.findall(r'"(\w+)"', excluded)) == set(OK_STATUSES | NOT_RUN_STATUSES)
+    rule = the(ALERTS, "Microsoft.Insights/scheduledQueryRules")
+    (criterion,) = rule["properties"]["criteria"]["allOf"]
+    assert criterion["query"] == "failedRetrainings"
+    assert (criterion["operator"], criterion["threshold"]) == ("GreaterThan", 0)
+    assert rule["properties"]["scopes"] == ["logAnalyticsId"]
+    assert param_default(ALERTS, "alertEmail") == ""
+    assert param_default(MAIN, "alertEmail") == ""
+    group = tree(ALERTS)["resources"]["actionGroup"]
+    not_empty = {"function": {"type": "empty", "parameters": {"item_to_test": "alertEmail"}}}
+    assert condition(group["config"]) == {
+        "operator": {"type": "not", "operands": {"bool_value": not_empty}}
+    }
+    receivers = body(group["config"])["properties"]["emailReceivers"]
+    assert [r["emailAddress"] for r in receivers] == ["alertEmail"]
+
+
 # ----------------------------------------------------------------------------------- roles
 def _grants() -> set[tuple[str, str, str]]:
-    """(principal param, role variable, scope) of every assignment rbac.bicep and access.bicep
-    make (access.bicep through small modules scoped to other resource groups)."""
+    """(principal param, role, scope) of every assignment rbac.bicep and access.bicep make
+    (access.bicep through small modules scoped to other resource groups; its Azure ML module
+    assigns drift's own custom role, shown as "driftMlRunner")."""
     grants = set()
     for name, ra in resources(RBAC, "Microsoft.Authorization/roleAssignments").items():
         role = ra["properties"]["roleDefinitionId"]["function"]["parameters"]["resource_name_1"]
         grants.add((ra["properties"]["principalId"], role, ra["scope"]))
         assert ra["properties"]["principalType"], name
     assert not modules(RBAC)
-    for _, config, _ in modules(ACCESS).values():
+    for name, (target, config, _) in modules(ACCESS).items():
         params = config["params"]
         scope = config["scope"]["function"]["parameters"]["resource_group_name"]
-        grants.add((params["principalId"], params["roleDefinitionId"], scope))
+        role = params.get("roleDefinitionId", "driftMlRunner" if target == ML_ROLE else None)
+        assert role, f"access.bicep: module {name} assigns no role"
+        grants.add((params["principalId"], role, f"{scope}:{target.stem}"))
     return grants
 
 
 def test_least_privilege_role_assignments() -> None:
+    lake, ml = "dataLakeResourceGroupName", "mlWorkspaceResourceGroupName"
     assert _grants() == {
         ("appPrincipalId", "storageBlobDataOwner", "storage"),
         ("appPrincipalId", "storageQueueDataContributor", "storage"),
         ("appPrincipalId", "storageTableDataContributor", "storage"),
+        ("appPrincipalId", "durableTaskDataContributor", "taskHub"),
         ("appPrincipalId", "monitoringMetricsPublisher", "applicationInsights"),
         ("appPrincipalId", "keyVaultSecretsUser", "vault"),
-        ("appPrincipalId", "storageBlobDataReader", "dataLakeResourceGroupName"),
-        ("appPrincipalId", "azureMLDataScientist", "mlWorkspaceResourceGroupName"),
+        ("appPrincipalId", "storageBlobDataReader", f"{lake}:role-storage-containers"),
+        ("appPrincipalId", "storageBlobDataContributor", f"{lake}:datalake-mltables"),
+        ("appPrincipalId", "driftMlRunner", f"{ml}:role-ml-workspace"),
         ("systemTopicPrincipalId", "storageBlobDataContributor", "deadLetterContainer"),
         ("deployerPrincipalId", "keyVaultSecretsOfficer", "vault"),
         ("deployerPrincipalId", "storageBlobDataReader", "deadLetterContainer"),
+        ("deployerPrincipalId", "durableTaskDataReader", "taskHub"),
     }
     conditional = {
         name: condition(res["config"])
@@ -550,12 +782,35 @@ def test_least_privilege_role_assignments() -> None:
     }
     assert conditional["appSecrets"] == "useKeyVault"
     assert conditional["deployerSecrets"] is not None and conditional["deployerDeadLetter"]
-    # Data lake: only the watched containers; Azure ML: the workspace.
-    lake = INFRA / "app" / "role-storage-containers.bicep"
-    (container_role,) = resources(lake, "Microsoft.Authorization/roleAssignments").values()
+    assert conditional["appStorageBlob"] is None  # the Functions host, whatever the backend
+    # Data lake: only the watched containers read, only drift's MLTable container written;
+    # Azure ML: the workspace.
+    lake_reader = INFRA / "app" / "role-storage-containers.bicep"
+    (container_role,) = resources(lake_reader, "Microsoft.Authorization/roleAssignments").values()
     assert container_role["scope"]["operator"]["operands"]["operand_1"] == "containers"
-    ml = INFRA / "app" / "role-ml-workspace.bicep"
-    assert the(ml, "Microsoft.Authorization/roleAssignments")["scope"] == "workspace"
+    assert the(MLTABLES, "Microsoft.Authorization/roleAssignments")["scope"] == "container"
+    assert the(ML_ROLE, "Microsoft.Authorization/roleAssignments")["scope"] == "workspace"
+
+
+def test_storage_roles_follow_the_durable_backend() -> None:
+    """Issue 11.4: queues and tables only serve the Durable Functions Azure Storage backend
+    (includes/functions-durable-permissions.md); the host itself needs Storage Blob Data Owner
+    (includes/functions-azurewebjobsstorage-permissions.md). The scheduler's data role is on
+    drift's task hub only, and only with that backend."""
+    res = tree(RBAC)["resources"]
+    not_scheduler = {
+        "operator": {"type": "not", "operands": {"bool_value": "useDurableTaskScheduler"}}
+    }
+    assert condition(res["appStorageQueue"]["config"]) == not_scheduler
+    assert condition(res["appStorageTable"]["config"]) == not_scheduler
+    assert condition(res["appDurableTask"]["config"]) == "useDurableTaskScheduler"
+    task_hub = res["taskHub"]
+    assert task_hub["existing"] and task_hub["type"] == "Microsoft.DurableTask/schedulers/taskHubs"
+    params = modules(MAIN)["rbac"][1]["params"]
+    assert params["useDurableTaskScheduler"] == "useDurableTaskScheduler"
+    text = RBAC.read_text()
+    assert "functions-azurewebjobsstorage-permissions.md" in text
+    assert "functions-durable-permissions.md" in text
 
 
 def test_role_definition_ids_are_named_constants() -> None:
@@ -565,8 +820,89 @@ def test_role_definition_ids_are_named_constants() -> None:
         line = next((ln for ln in lines if role_id in ln), None)
         assert line is not None, f"rbac.bicep/access.bicep: no {role} ({role_id})"
         assert re.search(rf"^var \w+ = '{role_id}' // {re.escape(role)}$", line), line
-    used = {v for _, v, _ in _grants()}
+    used = {v for _, v, _ in _grants()} - {"driftMlRunner"}
     assert {variables[v]["value"] for v in used} == set(ROLES.values())
+
+
+def test_azure_ml_custom_role_has_exactly_drifts_actions() -> None:
+    """Issue 11.2: drift's own role instead of AzureML Data Scientist, with the actions drift
+    calls and nothing that can hand out a secret; each action is listed with its source in
+    docs/deploy.md."""
+    variables = tree(ACCESS)["variables"]
+    reads = set(variables["mlReadActions"]["value"])
+    writes = set(variables["mlWriteActions"]["value"])
+    datastore = set(variables["mlDatastoreWriteActions"]["value"])
+    assert reads | writes == ML_ACTIONS
+    assert datastore == {ML_DATASTORE_WRITE}
+    for action in reads | writes | datastore:
+        assert "*" not in action and "secret" not in action.lower() and "key" not in action.lower()
+        assert not action.endswith("/delete"), action
+    # datastores/write only when drift creates its datastores (a parameter, on by default).
+    _, config, _ = modules(ACCESS)["mlRunner"]
+    concat = config["params"]["actions"]["function"]
+    assert concat["type"] == "concat"
+    args = list(concat["parameters"].values())
+    assert args[:2] == ["mlReadActions", "mlWriteActions"]
+    assert args[2]["operator"]["operands"] == {
+        "condition": "mlCreateDatastores",
+        "true_value": "mlDatastoreWriteActions",
+        "false_value": [],
+    }
+    assert param_default(ACCESS, "mlCreateDatastores") is True
+    # The definition: custom, assignable in the workspace's resource group only, actions only.
+    role = the(ML_ROLE, "Microsoft.Authorization/roleDefinitions")
+    props = role["properties"]
+    assert props["type"] == "CustomRole"
+    (permission,) = props["permissions"]
+    assert permission == {
+        "actions": "actions",
+        "notActions": [],
+        "dataActions": [],
+        "notDataActions": [],
+    }
+    (scope,) = props["assignableScopes"]
+    assert (
+        scope["function"]["type"] == "resource_group" and scope["function"]["property_name"] == "id"
+    )
+    assert scope["function"]["parameters"] == {"resource_group_name": None, "subscription_id": None}
+    assignment = the(ML_ROLE, "Microsoft.Authorization/roleAssignments")["properties"]
+    assert assignment["roleDefinitionId"]["function"]["parameters"]["resource_name_1"] == {
+        "operator": {
+            "type": "property_accessor",
+            "operands": {"operand_1": "role", "operand_2": "name"},
+        }
+    }
+    # The built-in role it replaces is gone from every deployment file.
+    for path in DEPLOYMENT_FILES:
+        assert AZUREML_DATA_SCIENTIST not in path.read_text(), rel(path)
+    docs = DOCS.read_text()
+    assert "ai-machine-learning.md" in docs
+    for action in ML_ACTIONS | {ML_DATASTORE_WRITE}:
+        assert f"`{action}`" in docs, f"docs/deploy.md does not list {action}"
+
+
+def test_mltables_container_is_created_and_the_only_write_on_the_data_lake() -> None:
+    """Issue 10 §2.9 / 11.1: drift writes MLTable files into one data lake container, created by
+    access.bicep, with Storage Blob Data Contributor there and nowhere else."""
+    assert param_default(ACCESS, "mlTablesContainerName") == "drift-mltables"
+    assert param_default(MAIN, "mlTablesContainerName") == "drift-mltables"
+    assert tree(MAIN)["outputs"]["DRIFT_MLTABLES_CONTAINER"]["value"] == "mlTablesContainerName"
+    container = the(MLTABLES, "Microsoft.Storage/storageAccounts/blobServices/containers")
+    assert container["name"] == "containerName"
+    assert container["properties"]["publicAccess"] == "None"
+    _, config, when = modules(ACCESS)["mlTablesWriter"]
+    assert when is None
+    assert config["params"]["containerName"] == "mlTablesContainerName"
+    assert config["params"]["roleDefinitionId"] == "storageBlobDataContributor"
+    writers = [g for g in _grants() if g[0] == "appPrincipalId" and "Contributor" in g[1]]
+    lake_writes = [g for g in writers if g[2].startswith("dataLakeResourceGroupName")]
+    assert lake_writes == [
+        (
+            "appPrincipalId",
+            "storageBlobDataContributor",
+            "dataLakeResourceGroupName:datalake-mltables",
+        )
+    ]
 
 
 def test_role_assignment_names_are_guids_of_scope_principal_and_role() -> None:
@@ -615,7 +951,11 @@ def test_hook_needs_only_what_main_outputs(script: Path, template: Path) -> None
     assert needed, f"{rel(script)}: no `need` line"
     assert needed <= outputs | azd_builtin, needed - outputs - azd_builtin
     used = set(re.findall(r"\$\{?((?:AZURE|DRIFT)_[A-Z_]+)", script.read_text()))
-    optional = {"DRIFT_SKIP_EVENTGRID_SUBSCRIPTION", "DRIFT_EVENT_DELIVERY_SCHEMA"}
+    optional = {
+        "DRIFT_SKIP_EVENTGRID_SUBSCRIPTION",
+        "DRIFT_EVENT_DELIVERY_SCHEMA",
+        "DRIFT_ML_CREATE_DATASTORES",
+    }
     assert used <= needed | optional, used - needed - optional
     # The template's required params are exactly covered by what the hook passes.
     declared = tree(template)["parameters"]
@@ -651,6 +991,7 @@ HOOK_ENV = {
     "DRIFT_DATA_LAKE_ACCOUNT": "mylake",
     "DRIFT_DATA_LAKE_RESOURCE_GROUP": "rg-lake",
     "DRIFT_DATA_LAKE_CONTAINERS": "data,features",
+    "DRIFT_MLTABLES_CONTAINER": "drift-mltables",
     "DRIFT_ML_WORKSPACE": "mlw-prod",
     "DRIFT_ML_WORKSPACE_RESOURCE_GROUP": "rg-ml",
     "DRIFT_DEAD_LETTER_STORAGE_ID": f"{SUB}/rg-dev/providers/Microsoft.Storage/storageAccounts/st1",
@@ -690,10 +1031,20 @@ def test_postprovision_grants_the_cross_group_roles(fake_az: Path, tmp_path: Pat
         "dataLakeStorageAccountName=mylake",
         "dataLakeResourceGroupName=rg-lake",
         "dataLakeContainerNames=data,features",
+        "mlTablesContainerName=drift-mltables",
         "mlWorkspaceName=mlw-prod",
         "mlWorkspaceResourceGroupName=rg-ml",
+        "mlCreateDatastores=true",
     ):
         assert f" {arg} " in deploy, arg
+
+
+def test_postprovision_can_leave_datastore_writes_out(fake_az: Path, tmp_path: Path) -> None:
+    env = {**HOOK_ENV, "DRIFT_ML_CREATE_DATASTORES": "false"}
+    proc, calls = _run_hook(POSTPROVISION, fake_az, tmp_path, env)
+    assert proc.returncode == 0, proc.stderr
+    (deploy,) = [c for c in calls if c.startswith("deployment sub create")]
+    assert " mlCreateDatastores=false " in deploy
 
 
 def test_postdeploy_subscribes_each_container_once_the_function_exists(
