@@ -296,7 +296,7 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | Non
                     "delay_s": plan["delay_s"],
                     "table_key": key,
                 },
-                instance_id=f"{context.instance_id}-{job['group']}",
+                instance_id=monitor_instance_id(context.instance_id, job["group"]),
             )
             running.append((job, child))
         winner = yield context.task_any([task for _, task in running])
@@ -445,6 +445,15 @@ def intake_instance_id(table_key: str, version: int) -> str:
 
 def run_instance_id(table_key: str, version: int) -> str:
     return safe_id(f"drift-run-{table_key}-v{version}", limit=100)
+
+
+def monitor_instance_id(run_id: str, group: str) -> str:
+    """`<run>-<group>` while it fits: the Durable Task Scheduler rejects instance ids longer than
+    100 characters, and a run id alone may take 100, so a longer one is hashed down."""
+    raw = f"{run_id}-{group}"
+    if len(raw) <= 100 and re.fullmatch(r"[A-Za-z0-9_.-]+", raw):
+        return raw
+    return safe_id(raw, limit=100)
 
 
 ORCHESTRATORS = {RETRAIN: retrain, MONITOR: monitor_job, INTAKE: commit_intake}
