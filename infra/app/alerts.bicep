@@ -4,7 +4,8 @@
 //                     "instance_id": ..., "retrained": {<model group>: <status>}, "table": ...}
 // It fires for every retraining row whose status is not Completed, Skipped or Blocked (drift's
 // own "failed" rule, drift/report.py: Failed, Canceled, TimedOut, NotResponding, errors), and
-// names the run, the table and the group in the alert's dimensions. Optional e-mail: an action
+// names the run (instance_id), the table (table_name) and the model group in the alert's
+// dimensions. Optional e-mail: an action
 // group with one e-mail receiver when alertEmail is set.
 param name string
 param location string = resourceGroup().location
@@ -30,7 +31,7 @@ AppTraces
 | extend model_group = tostring(bag_keys(retrained)[0])
 | extend status = tostring(retrained[model_group])
 | where status !in ("Completed", "Skipped", "Blocked")
-| project TimeGenerated, instance_id = tostring(report.instance_id), table = tostring(report.table), data_asset_version = tostring(report.data_asset_version), model_group, status
+| project TimeGenerated, instance_id = tostring(report.instance_id), table_name = tostring(report.table), data_asset_version = tostring(report.data_asset_version), model_group, status
 '''
 
 resource actionGroup 'Microsoft.Insights/actionGroups@2023-01-01' = if (!empty(alertEmail)) {
@@ -57,7 +58,7 @@ resource failedRetrainingAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-0
   kind: 'LogAlert'
   properties: {
     displayName: 'drift: a retraining failed'
-    description: 'A drift run report has a retraining row that failed, timed out, was canceled or errored. The dimensions name the run (instance_id), the table and the model group.'
+    description: 'A drift run report has a retraining row that failed, timed out, was canceled or errored. The dimensions name the run (instance_id), the table (table_name) and the model group.'
     severity: severity
     enabled: true
     scopes: [
@@ -79,7 +80,7 @@ resource failedRetrainingAlert 'Microsoft.Insights/scheduledQueryRules@2023-12-0
               ]
             }
             {
-              name: 'table'
+              name: 'table_name'
               operator: 'Include'
               values: [
                 '*'
