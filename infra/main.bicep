@@ -221,8 +221,8 @@ module identity 'app/identity.bicep' = {
   }
 }
 
-// The app's own storage: Durable Functions task hub DriftHub (blobs, queues, tables), the
-// deployment package container, and the Event Grid dead-letter container.
+// The app's own storage: the Functions host, the deployment package container, the Event Grid
+// dead-letter container, and the task hub DriftHub with the Azure Storage durable backend.
 module storage 'app/storage.bicep' = {
   name: 'storage'
   scope: rg

@@ -1,5 +1,6 @@
-// The app's own storage account: the Functions host and Durable Functions (task hub DriftHub:
-// blobs, queues, tables), the Flex Consumption deployment package, Event Grid dead letters.
+// The app's own storage account: the Functions host, the Flex Consumption deployment package,
+// Event Grid dead letters, and with the Azure Storage durable backend only, the task hub
+// DriftHub (blobs, queues, tables).
 // Reached by managed identity only: shared key access is off, so no key or connection string
 // with a key can work, let alone leak.
 param name string
