@@ -30,6 +30,24 @@ var mlReadActions = [
   'Microsoft.MachineLearningServices/workspaces/data/versions/read'
   'Microsoft.MachineLearningServices/workspaces/jobs/read'
 ]
+// What Azure ML resolves when drift resubmits a cloned job: the registered environment (and its
+// image build when not cached), code, components of a pipeline, the compute and the
+// experiment the clone names. Taken from the "Submitting any type of run (V2)" row of
+// MicrosoftDocs/azure-docs articles/machine-learning/how-to-assign-roles.md ("Common
+// scenarios"), whose "/workspaces/*/read" is spelled out here; its writes of new environments,
+// code and artifacts and environments/readSecrets/action are left out: a clone reuses
+// registered assets, and readSecrets returns an environment's registry credentials.
+var mlSubmitActions = [
+  'Microsoft.MachineLearningServices/workspaces/environments/read'
+  'Microsoft.MachineLearningServices/workspaces/environments/versions/read'
+  'Microsoft.MachineLearningServices/workspaces/environments/build/action'
+  'Microsoft.MachineLearningServices/workspaces/codes/read'
+  'Microsoft.MachineLearningServices/workspaces/codes/versions/read'
+  'Microsoft.MachineLearningServices/workspaces/components/read'
+  'Microsoft.MachineLearningServices/workspaces/components/versions/read'
+  'Microsoft.MachineLearningServices/workspaces/computes/read'
+  'Microsoft.MachineLearningServices/workspaces/experiments/read'
+]
 var mlWriteActions = [
   'Microsoft.MachineLearningServices/workspaces/data/write'
   'Microsoft.MachineLearningServices/workspaces/data/versions/write'
@@ -98,7 +116,7 @@ module mlRunner 'app/role-ml-workspace.bicep' = {
   params: {
     workspaceName: mlWorkspaceName
     principalId: appPrincipalId
-    actions: concat(mlReadActions, mlWriteActions, mlCreateDatastores ? mlDatastoreWriteActions : [])
+    actions: concat(mlReadActions, mlSubmitActions, mlWriteActions, mlCreateDatastores ? mlDatastoreWriteActions : [])
     description: 'drift: register data assets, submit, watch and cancel training jobs'
   }
 }

@@ -92,6 +92,19 @@ ML_ACTIONS = {
     f"{ML}/jobs/cancel/action",
 }
 ML_DATASTORE_WRITE = f"{ML}/datastores/write"
+# What job submission resolves ("Submitting any type of run (V2)", MicrosoftDocs/azure-docs
+# articles/machine-learning/how-to-assign-roles.md), reads spelled out, no secret read.
+ML_SUBMIT_ACTIONS = {
+    f"{ML}/environments/read",
+    f"{ML}/environments/versions/read",
+    f"{ML}/environments/build/action",
+    f"{ML}/codes/read",
+    f"{ML}/codes/versions/read",
+    f"{ML}/components/read",
+    f"{ML}/components/versions/read",
+    f"{ML}/computes/read",
+    f"{ML}/experiments/read",
+}
 CHECKOV_TIMEOUT_S = 240
 
 
@@ -832,9 +845,11 @@ def test_azure_ml_custom_role_has_exactly_drifts_actions() -> None:
     reads = set(variables["mlReadActions"]["value"])
     writes = set(variables["mlWriteActions"]["value"])
     datastore = set(variables["mlDatastoreWriteActions"]["value"])
+    submit = set(variables["mlSubmitActions"]["value"])
     assert reads | writes == ML_ACTIONS
+    assert submit == ML_SUBMIT_ACTIONS
     assert datastore == {ML_DATASTORE_WRITE}
-    for action in reads | writes | datastore:
+    for action in reads | writes | datastore | submit:
         assert "*" not in action and "secret" not in action.lower() and "key" not in action.lower()
         assert not action.endswith("/delete"), action
     # datastores/write only when drift creates its datastores (a parameter, on by default).
@@ -842,8 +857,8 @@ def test_azure_ml_custom_role_has_exactly_drifts_actions() -> None:
     concat = config["params"]["actions"]["function"]
     assert concat["type"] == "concat"
     args = list(concat["parameters"].values())
-    assert args[:2] == ["mlReadActions", "mlWriteActions"]
-    assert args[2]["operator"]["operands"] == {
+    assert args[:3] == ["mlReadActions", "mlSubmitActions", "mlWriteActions"]
+    assert args[3]["operator"]["operands"] == {
         "condition": "mlCreateDatastores",
         "true_value": "mlDatastoreWriteActions",
         "false_value": [],
@@ -877,7 +892,8 @@ def test_azure_ml_custom_role_has_exactly_drifts_actions() -> None:
         assert AZUREML_DATA_SCIENTIST not in path.read_text(), rel(path)
     docs = DOCS.read_text()
     assert "ai-machine-learning.md" in docs
-    for action in ML_ACTIONS | {ML_DATASTORE_WRITE}:
+    assert "how-to-assign-roles.md" in docs
+    for action in ML_ACTIONS | ML_SUBMIT_ACTIONS | {ML_DATASTORE_WRITE}:
         assert f"`{action}`" in docs, f"docs/deploy.md does not list {action}"
 
 
