@@ -277,3 +277,15 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "rows=1000" in by_group(v3)["churn"]["detail"]
     page = (tmp_path / "demo" / "report.html").read_text()
     assert "blocked: monthly_spend max" in page and "<svg" in page
+
+
+@pytest.mark.parametrize(
+    "command", ["inspect", "on-commit", "run", "violation", "report", "demo", None]
+)
+def test_help_shows_flags_as_flags(command: str | None) -> None:
+    """Typer 0.27+ printed `{path}` in usage and 0.29 `<bool>` after flags (issue 14, item 14)."""
+    result = runner.invoke(app, [command, "--help"] if command else ["--help"])
+    assert result.exit_code == 0
+    assert "<bool>" not in result.output and "{" not in result.output
+    if command == "inspect":
+        assert "[OPTIONS] PATH" in result.output
