@@ -87,6 +87,7 @@ def inspect(
     as_json: JsonFlag = False,
 ) -> None:
     """Say what drift does with one `_delta_log` file: register, skip or ignore, and why."""
+    _require_file(path)
     result = classify_file(path)
     if as_json:
         print(json.dumps(result, indent=2))
@@ -98,6 +99,31 @@ def inspect(
                 f"operation {result['operation']}",
                 highlight=False,
             )
+
+
+def _require_file(path: str) -> None:
+    """A local path must name an existing file: a typo is bad input, not an ignored path."""
+    if "://" in path:  # a storage URL, as an Event Grid event names it
+        return
+    where = Path(path)
+    if where.is_dir():
+        example = _newest_commit(where)
+        hint = f", e.g. {example}" if example else ""
+        raise _fail(f"{path}: is a folder; name one commit file in it{hint}")
+    if not where.exists():
+        raise _fail(f"{path}: no such file")
+
+
+def _newest_commit(folder: Path) -> Path | None:
+    """The newest commit file of a `_delta_log` folder or of a table folder, for a hint."""
+    from drift.delta_log import COMMIT_FILE_RE
+
+    log = folder if folder.name == "_delta_log" else folder / "_delta_log"
+    try:
+        commits = sorted(p for p in log.iterdir() if COMMIT_FILE_RE.match(p.name))
+    except OSError:
+        return None
+    return commits[-1] if commits else None
 
 
 def classify_file(path: str) -> dict[str, Any]:
@@ -139,6 +165,7 @@ def on_commit(
     vault_name: VaultOpt = None,
 ) -> None:
     """Do what the Event Grid trigger does for one file: register and retrain, or say why not."""
+    _require_file(path)
     cfg = _load(config)
     ref = parse_commit_path(path)
     ignored = reports.empty_report()
@@ -244,9 +271,16 @@ def report(
             "report: run history is kept by the local backend; in Azure each run's "
             "report is its orchestration output (status URL)"
         )
+    if out.is_dir():
+        raise _fail(
+            f"--out {out}: is a folder; name the HTML file, e.g. {out / 'drift-report.html'}"
+        )
     runs = LocalRunHistory(cfg.local.workdir).recent(limit)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(runs), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(runs), encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {out} ({len(runs)} run(s))")
 
 
@@ -268,9 +302,12 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a real Delta table, commit to it, and watch drift register, skip and retrain."""
-    from drift.demo import run_demo
+    from drift.demo import DemoError, run_demo
 
-    steps = run_demo(workdir.resolve(), err)
+    try:
+        steps = run_demo(workdir.resolve(), err)
+    except DemoError as exc:
+        raise _fail(str(exc)) from None
     if as_json:
         print(json.dumps(steps, indent=2, default=str))
     else:

@@ -62,15 +62,25 @@ def customers(rows: int, seed: int, start_id: int = 0) -> pd.DataFrame:
     )
 
 
+class DemoError(Exception):
+    """`--workdir` cannot hold the demo; the message names it and says what to pass."""
+
+
 def _prepare(workdir: Path) -> Path:
-    if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / MARKER).exists():
-            raise SystemExit(
-                f"error: {workdir} exists and is not a drift demo folder; "
-                "pass --workdir with a new or empty folder"
-            )
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    """An empty folder for the demo; a previous demo's folder is replaced, nothing else is."""
+    if workdir.exists() and not workdir.is_dir():
+        raise DemoError(f"--workdir {workdir}: is a file; pass a new or empty folder")
+    try:
+        if workdir.exists() and any(workdir.iterdir()):
+            if not (workdir / MARKER).exists():
+                raise DemoError(
+                    f"--workdir {workdir}: exists and is not a drift demo folder; "
+                    "pass a new or empty folder"
+                )
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"--workdir {workdir}: {exc.strerror or exc}") from None
     (workdir / MARKER).write_text("made by drift demo; safe to delete\n")
     assets = resources.files("drift") / "demo_assets"
     for sub in ("jobs", "models"):
