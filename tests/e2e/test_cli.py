@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 import yaml
 from deltalake import DeltaTable, write_deltalake
@@ -278,6 +279,21 @@ def test_demo_end_to_end(tmp_path: Path) -> None:
     assert "rows=1000" in by_group(v3)["churn"]["detail"]
     page = (tmp_path / "demo" / "report.html").read_text()
     assert "blocked: monthly_spend max" in page and "<svg" in page
+    assert "existing job, not resubmitted" in page  # the redelivered event's run
+    assert by_group(dup)["churn"]["reused"] and not by_group(v3)["churn"]["reused"]
+
+    # Runs clean (issue 14, item 17): one schema in every data file of the table, so mltable
+    # reads without "Inconsistent or mixed schemas", and its rslex logs stay with each job.
+    demo = tmp_path / "demo"
+    schemas = {str(pq.read_schema(f)) for f in (demo / "tables").rglob("*.parquet")}
+    assert len(schemas) == 1, schemas
+    jobs = sorted((demo / "state" / "jobs").iterdir())
+    assert jobs
+    for job in jobs:
+        log = (job / "std_log.txt").read_text()
+        assert "Warning" not in log and "mixed schemas" not in log, log
+        assert list((job / "tmp").rglob("rslex.log*")), job
+    assert not list((demo / "models").rglob("logs"))
 
 
 @pytest.mark.parametrize(
