@@ -259,7 +259,7 @@ def violation(
 def report(
     config: ConfigOpt,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("drift-report.html"),
-    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
 ) -> None:
     """Write one self-contained HTML page of the last runs: versions, decisions, drift, jobs."""
     from drift.html_report import render
@@ -317,7 +317,21 @@ def demo(
 
 
 def main() -> None:
+    """The console script. Typer's own usage errors (a missing option, an unknown command, an
+    extra argument) follow drift's convention too: one `error:` line on stderr, exit 2."""
+    # typer 0.26 vendors Click; these are the exceptions its parser raises.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except NoArgsIsHelpError:  # `drift` alone: the help is already printed
+        sys.exit(EXIT_BAD_INPUT)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        print(f"error: {message}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

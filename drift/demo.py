@@ -129,7 +129,7 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
     config_path = _prepare(workdir)
     table = workdir / TABLE
     write_deltalake(table, customers_table(400, seed=1))
-    console.print(f"[dim]wrote Delta table {table} (version 0, 400 rows)[/dim]")
+    console.print(f"[dim]wrote Delta table {table} (version 0, 400 rows)[/dim]", soft_wrap=True)
     services = build_services(load_config(config_path))
 
     commits: list[tuple[str, Any]] = [
@@ -161,7 +161,7 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
     )
     report = workdir / "report.html"
     report.write_text(render(services.history.recent()), encoding="utf-8")
-    console.print(f"[dim]wrote {report} (drift report)[/dim]")
+    console.print(f"[dim]wrote {report} (drift report)[/dim]", soft_wrap=True)
     return steps
 
 

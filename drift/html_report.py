@@ -165,6 +165,9 @@ def drift_chart(drift: Iterable[dict[str, Any]], threshold: float | None = None)
     bars = [d for d in drift if _finite(d.get("score"))][:MAX_BARS]
     if not bars:
         return '<p class="muted">no column could be compared</p>'
+    from drift.policy import score_text  # the precision the decision's reason uses
+
+    limit = float(threshold) if _finite(threshold) else None
     label_w, bar_w, row_h, top = 150, 240, 18, 16
     scale_max = max([float(d["score"]) for d in bars] + [_finite_or(threshold, 0.0), 1e-9])
     scale_max *= 1.1
@@ -190,7 +193,7 @@ def drift_chart(drift: Iterable[dict[str, Any]], threshold: float | None = None)
             f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(label)}</text>'
             f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" '
             f'fill="{fill}"><title>{_e(tip)}</title></rect>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{score:.3g}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{_e(score_text(score, limit))}</text>'
         )
     if _finite(threshold):
         x = label_w + bar_w * float(threshold) / scale_max

@@ -83,6 +83,7 @@ def _print_rows(
         if row["status"] in NOT_RUN_STATUSES:
             why = row.get("error") or (row.get("decision") or {}).get("reason") or ""
             verb = "blocked" if row["status"] == "Blocked" else "skipped"
+            why = why.removeprefix(f"{verb.removesuffix('ped')}: ").removeprefix(f"{verb}: ")
             _line(console, f"  [{colour}]{verb}[/{colour}] {row['model_group']}: {why}")
             continue
         reused = row.get("reused") or (seen_jobs is not None and row["job"] in seen_jobs)

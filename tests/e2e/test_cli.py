@@ -438,3 +438,23 @@ def test_run_marks_a_job_that_already_existed_as_reused(tmp_path: Path) -> None:
     assert "(existing job, not resubmitted)" in again.stdout.replace("\n", "")
     _, doc = invoke("run", "--config", str(config), "--json")
     assert [r["reused"] for r in doc["retrained"]] == [True]
+
+
+@pytest.mark.parametrize(
+    ("args", "needle"),
+    [
+        (["run"], "Missing option '--config'"),
+        (["nosuch"], "No such command 'nosuch'"),
+        (["run", "--dry-run", "true", "-c", "drift.yaml"], "unexpected extra argument"),
+        (["report", "-c", "drift.yaml", "--limit", "0"], "--limit"),
+    ],
+)
+def test_usage_errors_follow_the_one_line_convention(args: list[str], needle: str) -> None:
+    """Typer's boxed multi-line usage errors, as drift's own: `error: ...`, exit 2."""
+    done = subprocess.run(
+        [sys.executable, "-m", "drift", *args], capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 2
+    [line] = done.stderr.strip().splitlines()
+    assert line.startswith("error: ") and needle in line and "--help" in line
+    assert done.stdout == ""

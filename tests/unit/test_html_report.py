@@ -357,3 +357,10 @@ def test_skipped_and_blocked_groups_are_decisions_not_errors() -> None:
     assert "why not run blocked: monthly_spend max 122 > 100" in text
     # A real failure is still called an error.
     assert "error" in parse(render(runs())).text
+
+
+def test_chart_labels_show_scores_as_the_reason_does() -> None:
+    run = demo_like_runs()[1]
+    run["retrained"][1]["decision"]["drift"] = [drift_row("monthly_spend", 0.004888)]
+    page = render([run])
+    assert ">0.0049</text>" in page  # as in "largest 0.0049 in monthly_spend", not 0.00489
