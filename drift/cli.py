@@ -92,12 +92,15 @@ def inspect(
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        out.print(f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False)
+        out.print(
+            f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False, soft_wrap=True
+        )
         if result["table"]:
             out.print(
                 f"table {result['table']}  version {result['delta_version']}  "
                 f"operation {result['operation']}",
                 highlight=False,
+                soft_wrap=True,
             )
 
 

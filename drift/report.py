@@ -69,6 +69,8 @@ def _print_plan(console: Console, plan: dict[str, Any]) -> None:
         if drifts:
             _line(console, f"    top drift   {drifts}")
         _line(console, f"    source job  {job['source_job']}")
+        if decision.get("action", "retrain") != "retrain":
+            continue  # nothing would be submitted for it
         _line(console, f"    new job     {job['job_name']}")
         for name, value in job["inputs"].items():
             _line(console, f"    input       {name} = {value['path']}")
