@@ -13,7 +13,7 @@ from typing import Any
 from drift.bootstrap import Services
 from drift.delta_log import CommitSummary, decide
 from drift.domain import JobInput, PermanentError
-from drift.plan import build_plan
+from drift.plan import TAG_SUBMITTED_BY, build_plan, newest_per_group
 from drift.policy import evaluate
 from drift.registration import asset_version, latest_data_version, read_summary, register
 from drift.table_sample import TableSnapshot, read_snapshot
@@ -133,11 +133,25 @@ def resolve_version(services: Services, args: Json) -> Json:
     }
 
 
+class UnknownGroup(PermanentError, LookupError):
+    """A retrain asked for by group names a group that has no job: a typo, not "nothing to do"."""
+
+
 def plan_retraining(services: Services, args: Json) -> Json:
     params = services.config.parameters
-    groups = args.get("groups") or list(params.model_name_prefix)
+    asked = list(args.get("groups") or [])
+    groups = asked or list(params.model_name_prefix)
+    jobs = list(services.jobs.list_jobs(groups or None))
+    missing = sorted(set(asked) - newest_per_group(jobs).keys())
+    if missing:  # only groups asked for by name; configured ones without jobs are left alone
+        known = sorted(newest_per_group(services.jobs.list_jobs(None)))
+        raise UnknownGroup(
+            f"no model group {', '.join(missing)}: no job is named "
+            f"{missing[0]}_<YYYYMMDDHHMMSS>_<suffix>; "
+            f"groups with jobs: {', '.join(known) or 'none'}"
+        )
     plan = build_plan(
-        services.jobs.list_jobs(groups or None),
+        jobs,
         params.data_assets,
         args["data_version"],
         groups,
@@ -211,9 +225,14 @@ def record_run(services: Services, args: Json) -> Json:
 
 
 def submit_job(services: Services, args: Json) -> Json:
+    """Submit the clone. `existing` says another run submitted it (a redelivered event, a rerun
+    on the same version): the job carries its submitter's `drift.submitted_by` tag, so this
+    run's own retried or replayed submit is not mistaken for one."""
     inputs = {k: JobInput(v["type"], v["path"], v.get("mode")) for k, v in args["inputs"].items()}
     job = services.jobs.submit_clone(args["source_job"], args["job_name"], inputs, args["tags"])
-    return {"job": job.name}
+    mine = args["tags"].get(TAG_SUBMITTED_BY)
+    theirs = job.tags.get(TAG_SUBMITTED_BY)
+    return {"job": job.name, "existing": bool(mine and theirs and theirs != mine)}
 
 
 def job_state(services: Services, args: Json) -> Json:

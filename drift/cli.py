@@ -87,17 +87,46 @@ def inspect(
     as_json: JsonFlag = False,
 ) -> None:
     """Say what drift does with one `_delta_log` file: register, skip or ignore, and why."""
+    _require_file(path)
     result = classify_file(path)
     if as_json:
         print(json.dumps(result, indent=2))
     else:
-        out.print(f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False)
+        out.print(
+            f"[bold]{result['action']}[/bold]: {result['reason']}", highlight=False, soft_wrap=True
+        )
         if result["table"]:
             out.print(
                 f"table {result['table']}  version {result['delta_version']}  "
                 f"operation {result['operation']}",
                 highlight=False,
+                soft_wrap=True,
             )
+
+
+def _require_file(path: str) -> None:
+    """A local path must name an existing file: a typo is bad input, not an ignored path."""
+    if "://" in path:  # a storage URL, as an Event Grid event names it
+        return
+    where = Path(path)
+    if where.is_dir():
+        example = _newest_commit(where)
+        hint = f", e.g. {example}" if example else ""
+        raise _fail(f"{path}: is a folder; name one commit file in it{hint}")
+    if not where.exists():
+        raise _fail(f"{path}: no such file")
+
+
+def _newest_commit(folder: Path) -> Path | None:
+    """The newest commit file of a `_delta_log` folder or of a table folder, for a hint."""
+    from drift.delta_log import COMMIT_FILE_RE
+
+    log = folder if folder.name == "_delta_log" else folder / "_delta_log"
+    try:
+        commits = sorted(p for p in log.iterdir() if COMMIT_FILE_RE.match(p.name))
+    except OSError:
+        return None
+    return commits[-1] if commits else None
 
 
 def classify_file(path: str) -> dict[str, Any]:
@@ -139,6 +168,7 @@ def on_commit(
     vault_name: VaultOpt = None,
 ) -> None:
     """Do what the Event Grid trigger does for one file: register and retrain, or say why not."""
+    _require_file(path)
     cfg = _load(config)
     ref = parse_commit_path(path)
     ignored = reports.empty_report()
@@ -232,7 +262,7 @@ def violation(
 def report(
     config: ConfigOpt,
     out: Annotated[Path, typer.Option(help="The HTML file to write.")] = Path("drift-report.html"),
-    limit: Annotated[int, typer.Option(help="How many recent runs.")] = 20,
+    limit: Annotated[int, typer.Option(min=1, help="How many recent runs.")] = 20,
 ) -> None:
     """Write one self-contained HTML page of the last runs: versions, decisions, drift, jobs."""
     from drift.html_report import render
@@ -244,9 +274,16 @@ def report(
             "report: run history is kept by the local backend; in Azure each run's "
             "report is its orchestration output (status URL)"
         )
+    if out.is_dir():
+        raise _fail(
+            f"--out {out}: is a folder; name the HTML file, e.g. {out / 'drift-report.html'}"
+        )
     runs = LocalRunHistory(cfg.local.workdir).recent(limit)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    out.write_text(render(runs), encoding="utf-8")
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(render(runs), encoding="utf-8")
+    except OSError as exc:
+        raise _fail(f"--out {out}: cannot write: {exc.strerror or exc}") from None
     print(f"wrote {out} ({len(runs)} run(s))")
 
 
@@ -268,9 +305,12 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a real Delta table, commit to it, and watch drift register, skip and retrain."""
-    from drift.demo import run_demo
+    from drift.demo import DemoError, run_demo
 
-    steps = run_demo(workdir.resolve(), err)
+    try:
+        steps = run_demo(workdir.resolve(), err)
+    except DemoError as exc:
+        raise _fail(str(exc)) from None
     if as_json:
         print(json.dumps(steps, indent=2, default=str))
     else:
@@ -280,7 +320,21 @@ def demo(
 
 
 def main() -> None:
+    """The console script. Typer's own usage errors (a missing option, an unknown command, an
+    extra argument) follow drift's convention too: one `error:` line on stderr, exit 2."""
+    # typer 0.26 vendors Click; these are the exceptions its parser raises.
+    from typer._click.exceptions import ClickException, NoArgsIsHelpError
+
     try:
-        app()
+        code = app(standalone_mode=False)
     except KeyboardInterrupt:
         sys.exit(130)
+    except NoArgsIsHelpError:  # `drift` alone: the help is already printed
+        sys.exit(EXIT_BAD_INPUT)
+    except ClickException as exc:
+        ctx = getattr(exc, "ctx", None)
+        hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+        message = " ".join(exc.format_message().split())
+        print(f"error: {message}{hint}", file=sys.stderr)
+        sys.exit(exc.exit_code)
+    sys.exit(code if isinstance(code, int) else EXIT_OK)

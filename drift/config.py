@@ -297,8 +297,28 @@ def load_config(path: str | Path) -> DriftConfig:
     try:
         data = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
-        raise ConfigError(f"{file}: not valid YAML{where}: {exc}") from None
+        raise ConfigError(f"{file}: {yaml_problem(exc)}") from None
     config = parse_config(data, str(file), file.parent.resolve())
     return config.model_copy(update={"source": file.resolve()})
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's multi-line message as one line: where, what it expected, and in what.
+
+    `not valid YAML (line 5, column 17): expected ',' or '}', but got ':' (in a flow mapping
+    opened at line 4, column 7)`
+    """
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return "not valid YAML: " + " ".join(str(exc).split())
+    text = f"not valid YAML (line {mark.line + 1}, column {mark.column + 1}): {problem}"
+    context = getattr(exc, "context", None)
+    opened = getattr(exc, "context_mark", None)
+    if context and "next token" not in context:  # "while scanning for the next token"
+        what = context.removeprefix("while parsing ").removeprefix("while scanning ")
+        at = f" opened at line {opened.line + 1}, column {opened.column + 1}" if opened else ""
+        if opened is not None and (opened.line, opened.column) == (mark.line, mark.column):
+            at = ""
+        text += f" (in {what}{at})"
+    return text

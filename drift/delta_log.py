@@ -135,6 +135,7 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
     data_files = 0
     quiet_files = 0
     latest_file_time: int | None = None
+    actions = 0
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -144,6 +145,7 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
             raise CommitReadError(f"{source}: line {number}: not JSON ({exc.msg})") from None
         if not isinstance(action, dict):
             raise CommitReadError(f"{source}: line {number}: expected a JSON object per line")
+        actions += len(action)
         if "commitInfo" in action:
             info = action["commitInfo"] or {}
             if not isinstance(info, dict):
@@ -163,6 +165,8 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
                 stamp = _int_or_none(body.get("modificationTime") or body.get("deletionTimestamp"))
                 if stamp is not None:
                     latest_file_time = max(latest_file_time or 0, stamp)
+    if not actions:  # even a metadata-only commit holds commitInfo, metaData or protocol
+        raise CommitReadError(f"{source}: no Delta actions: empty, or only {{}} lines")
     return CommitSummary(
         version=version,
         # In-commit timestamps are the authoritative commit time when the table enables them.

@@ -10,6 +10,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 from deltalake import DeltaTable, write_deltalake
 from rich.console import Console
 
@@ -62,15 +63,47 @@ def customers(rows: int, seed: int, start_id: int = 0) -> pd.DataFrame:
     )
 
 
+class DemoError(Exception):
+    """`--workdir` cannot hold the demo; the message names it and says what to pass."""
+
+
+# One Arrow schema for every write. pandas 3 hands strings to Arrow as large_string while
+# delta-rs's OPTIMIZE rewrites them as string; files of both made mltable's reader warn
+# "Inconsistent or mixed schemas ... column 'plan'" and fall back to its slower reader.
+SCHEMA = pa.schema(
+    [
+        ("customer_id", pa.int64()),
+        ("tenure_months", pa.int64()),
+        ("monthly_spend", pa.float64()),
+        ("support_calls", pa.int64()),
+        ("plan", pa.string()),
+        ("churned", pa.int64()),
+    ]
+)
+
+
+def customers_table(rows: int, seed: int, start_id: int = 0) -> pa.Table:
+    """`customers` in the demo table's one schema, as every demo commit writes it."""
+    return pa.Table.from_pandas(
+        customers(rows, seed, start_id), schema=SCHEMA, preserve_index=False
+    )
+
+
 def _prepare(workdir: Path) -> Path:
-    if workdir.exists() and any(workdir.iterdir()):
-        if not (workdir / MARKER).exists():
-            raise SystemExit(
-                f"error: {workdir} exists and is not a drift demo folder; "
-                "pass --workdir with a new or empty folder"
-            )
-        shutil.rmtree(workdir)
-    workdir.mkdir(parents=True)
+    """An empty folder for the demo; a previous demo's folder is replaced, nothing else is."""
+    if workdir.exists() and not workdir.is_dir():
+        raise DemoError(f"--workdir {workdir}: is a file; pass a new or empty folder")
+    try:
+        if workdir.exists() and any(workdir.iterdir()):
+            if not (workdir / MARKER).exists():
+                raise DemoError(
+                    f"--workdir {workdir}: exists and is not a drift demo folder; "
+                    "pass a new or empty folder"
+                )
+            shutil.rmtree(workdir)
+        workdir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise DemoError(f"--workdir {workdir}: {exc.strerror or exc}") from None
     (workdir / MARKER).write_text("made by drift demo; safe to delete\n")
     assets = resources.files("drift") / "demo_assets"
     for sub in ("jobs", "models"):
@@ -95,14 +128,20 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
     """
     config_path = _prepare(workdir)
     table = workdir / TABLE
-    write_deltalake(table, customers(400, seed=1))
-    console.print(f"[dim]wrote Delta table {table} (version 0, 400 rows)[/dim]")
+    write_deltalake(table, customers_table(400, seed=1))
+    console.print(f"[dim]wrote Delta table {table} (version 0, 400 rows)[/dim]", soft_wrap=True)
     services = build_services(load_config(config_path))
 
     commits: list[tuple[str, Any]] = [
-        ("append 300 rows", lambda: write_deltalake(table, customers(300, 2, 400), mode="append")),
+        (
+            "append 300 rows",
+            lambda: write_deltalake(table, customers_table(300, 2, 400), mode="append"),
+        ),
         ("OPTIMIZE (compact files)", lambda: DeltaTable(table).optimize.compact()),
-        ("append 300 rows", lambda: write_deltalake(table, customers(300, 3, 700), mode="append")),
+        (
+            "append 300 rows",
+            lambda: write_deltalake(table, customers_table(300, 3, 700), mode="append"),
+        ),
     ]
     steps: list[dict[str, Any]] = []
     for label, commit in commits:
@@ -122,7 +161,7 @@ def run_demo(workdir: Path, console: Console) -> list[dict[str, Any]]:
     )
     report = workdir / "report.html"
     report.write_text(render(services.history.recent()), encoding="utf-8")
-    console.print(f"[dim]wrote {report} (drift report)[/dim]")
+    console.print(f"[dim]wrote {report} (drift report)[/dim]", soft_wrap=True)
     return steps
 
 

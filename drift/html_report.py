@@ -85,19 +85,37 @@ def _table_section(table: str, runs: list[dict[str, Any]]) -> str:
 
 
 def _run_block(run: dict[str, Any]) -> str:
+    version = run.get("data_asset_version")
+    target = (
+        f"&rarr; data asset version {_e(version)}"
+        if version
+        else "&rarr; nothing registered" + (" (skipped)" if run.get("skipped") else "")
+    )
     head = (
-        f"<h3>Delta version {_e(run.get('delta_version'))} &rarr; data asset version "
-        f"{_e(run.get('data_asset_version'))} <span class=muted>finished "
+        f"<h3>Delta version {_e(run.get('delta_version'))} {target} <span class=muted>finished "
         f"{_e(run.get('finished_at'))}</span></h3>"
     )
     retrained = run.get("retrained") or []
     if run.get("skipped"):
         inner = f"<p>skipped: {_e(run['skipped'])}</p>"
-    elif not retrained:
-        inner = '<p class="muted">no model group was considered</p>'
     else:
-        inner = '<div class="groups">' + "".join(_group(row) for row in retrained) + "</div>"
+        inner = f"<p>{_registration(run)}</p>"
+        if not retrained:
+            inner += '<p class="muted">no model group was considered</p>'
+        else:
+            inner += '<div class="groups">' + "".join(_group(row) for row in retrained) + "</div>"
     return f'<div class="run">{head}{inner}</div>'
+
+
+def _registration(run: dict[str, Any]) -> str:
+    """Whether this run registered the version or found it (a redelivered event, a rerun)."""
+    if run.get("newly_registered"):
+        return "registered now"
+    text = "already registered"
+    rows = run.get("retrained") or []
+    if rows and all(r.get("reused") or r.get("status") in _NOT_RUN for r in rows):
+        text += "; nothing new submitted (a repeat of an earlier run)"
+    return f'<span class="muted">{text}</span>'
 
 
 def _group(row: dict[str, Any]) -> str:
@@ -112,24 +130,32 @@ def _group(row: dict[str, Any]) -> str:
         if len(rules) > 1:
             items = "".join(f"<li>{_e(rule)}</li>" for rule in rules)
             parts.append(f'<ul class="rules">{items}</ul>')
-        rows_text = f"rows {_e(_count(decision.get('new_rows')))}"
-        if decision.get("baseline_rows") is not None:
-            rows_text += f" (baseline {_e(_count(decision.get('baseline_rows')))})"
-        parts.append(f'<p class="muted">{rows_text}</p>')
+        if decision.get("new_rows") is not None:  # a policy that read no data counted none
+            rows_text = f"rows {_e(_count(decision.get('new_rows')))}"
+            if decision.get("baseline_rows") is not None:
+                rows_text += f" (baseline {_e(_count(decision.get('baseline_rows')))})"
+            parts.append(f'<p class="muted">{rows_text}</p>')
         drift = decision.get("drift") or []
         if drift:
             parts.append(drift_chart(drift, decision.get("threshold")))
     status = row.get("status")
-    status_css = "ok" if status == "Completed" else "muted" if status in _NOT_RUN else "bad"
+    not_run = status in _NOT_RUN
+    status_css = "ok" if status == "Completed" else "muted" if not_run else "bad"
     job = f"<code>{_e(row['job'])}</code>" if row.get("job") else '<span class="muted">none</span>'
+    if row.get("job") and row.get("reused"):
+        job += ' <span class="muted">(existing job, not resubmitted)</span>'
+    shown = _e(status) + (' <span class="muted">(a policy decision)</span>' if not_run else "")
     parts.append(
         "<table>"
         f"<tr><th>job</th><td>{job}</td></tr>"
-        f'<tr><th>status</th><td class="{status_css}">{_e(status)}</td></tr>'
-        f"<tr><th>duration</th><td>{_e(_duration(row.get('duration_s')))}</td></tr>"
+        f'<tr><th>status</th><td class="{status_css}">{shown}</td></tr>'
     )
-    if row.get("error"):
-        parts.append(f"<tr><th>error</th><td>{_e(row['error'])}</td></tr>")
+    if not not_run:
+        parts.append(f"<tr><th>duration</th><td>{_e(_duration(row.get('duration_s')))}</td></tr>")
+    error = row.get("error")
+    if error and not (not_run and decision and error == decision.get("reason")):
+        label = "why not run" if not_run else "error"  # a skip or a block is not an error
+        parts.append(f"<tr><th>{label}</th><td>{_e(error)}</td></tr>")
     parts.append("</table></div>")
     return "".join(parts)
 
@@ -139,6 +165,9 @@ def drift_chart(drift: Iterable[dict[str, Any]], threshold: float | None = None)
     bars = [d for d in drift if _finite(d.get("score"))][:MAX_BARS]
     if not bars:
         return '<p class="muted">no column could be compared</p>'
+    from drift.policy import score_text  # the precision the decision's reason uses
+
+    limit = float(threshold) if _finite(threshold) else None
     label_w, bar_w, row_h, top = 150, 240, 18, 16
     scale_max = max([float(d["score"]) for d in bars] + [_finite_or(threshold, 0.0), 1e-9])
     scale_max *= 1.1
@@ -164,7 +193,7 @@ def drift_chart(drift: Iterable[dict[str, Any]], threshold: float | None = None)
             f'<text x="{label_w - 6}" y="{y + 12}" text-anchor="end">{_e(label)}</text>'
             f'<rect x="{label_w}" y="{y + 2}" width="{w:.1f}" height="{row_h - 5}" '
             f'fill="{fill}"><title>{_e(tip)}</title></rect>'
-            f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{score:.3g}</text>'
+            f'<text x="{label_w + w + 4:.1f}" y="{y + 12}">{_e(score_text(score, limit))}</text>'
         )
     if _finite(threshold):
         x = label_w + bar_w * float(threshold) / scale_max

@@ -21,6 +21,7 @@ import azure.durable_functions as df
 from drift import activities as act
 from drift import coalescing
 from drift.domain import TERMINAL_STATES, TIMED_OUT
+from drift.plan import TAG_SUBMITTED_BY
 from drift.report import any_failed
 
 log = logging.getLogger("drift.orchestration")
@@ -64,7 +65,9 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).split("\n", 1)[0].strip() or type(exc).__name__
 
 
-def _row(job: Json, state: Json | None, status: str, error: str | None = None) -> Json:
+def _row(
+    job: Json, state: Json | None, status: str, error: str | None = None, reused: bool = False
+) -> Json:
     state = state or {}
     return {
         "model_group": job["group"],
@@ -74,6 +77,7 @@ def _row(job: Json, state: Json | None, status: str, error: str | None = None) -
         "duration_s": state.get("duration_s"),
         "error": error or state.get("error"),
         "log_path": state.get("log_path"),
+        "reused": reused,  # the job existed already: found again, not submitted
     }
 
 
@@ -90,9 +94,14 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     name = job["job_name"]
     key = args.get("table_key")
     ref = {"job": name, "table_key": key}
+    reused = bool(args.get("reused"))
     try:
         if not args.get("submitted"):
-            yield from _call(context, act.SUBMIT, {**job, "table_key": key})
+            tags = {**job["tags"], TAG_SUBMITTED_BY: context.instance_id}
+            submitted = yield from _call(
+                context, act.SUBMIT, {**job, "tags": tags, "table_key": key}
+            )
+            reused = bool((submitted or {}).get("existing"))
     except Exception as exc:
         yield from _cancel_quietly(context, ref)  # the submit may have gone through
         return _row(job, None, "Error", f"submit failed: {_first_line(exc)}")
@@ -110,13 +119,13 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             outage = None
         except ActivityError as exc:
             yield from _cancel_quietly(context, ref)
-            return _row(job, state, "Error", _first_line(exc))
+            return _row(job, state, "Error", _first_line(exc), reused)
         except Exception as exc:
             outage = _first_line(exc)
         status = state["status"] if state and outage is None else "Unknown"
         context.set_custom_status({"job": name, "status": status, "poll": poll, "outage": outage})
         if status in TERMINAL_STATES:
-            return _row(job, state, status)
+            return _row(job, state, status, reused=reused)
         now = context.current_utc_datetime
         if now >= deadline:
             cancelled = yield from _cancel_quietly(context, ref)
@@ -131,10 +140,16 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             detail += f"requested (job now {now_status})" if cancelled else "could not be sent"
             if outage:
                 detail += f"; last poll failed: {outage}"
-            return _row(job, final or state, TIMED_OUT, detail)
+            return _row(job, final or state, TIMED_OUT, detail, reused)
         yield context.create_timer(min(now + delay, deadline))
     context.continue_as_new(
-        {**args, "submitted": True, "deadline": deadline.isoformat(), "outage": outage}
+        {
+            **args,
+            "submitted": True,
+            "reused": reused,
+            "deadline": deadline.isoformat(),
+            "outage": outage,
+        }
     )
     return None
 

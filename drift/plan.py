@@ -16,6 +16,8 @@ TAG_SOURCE_JOB = "drift.source_job"
 TAG_DATA_VERSION = "drift.data_version"
 TAG_GROUP = "drift.group"
 TAG_BASELINE = "drift.baseline_version"
+# The monitor (run and group) that submitted a job: another run finding it reports it reused.
+TAG_SUBMITTED_BY = "drift.submitted_by"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

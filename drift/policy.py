@@ -233,3 +233,10 @@ def _shown(value: float, limit: float, holds: Callable[[float, float], bool]) ->
             text = f"{value:.{digits}f}".rstrip("0").rstrip(".")
             return text or "0"
     return repr(value)
+
+
+def score_text(score: float, threshold: float | None = None) -> str:
+    """A drift score as the decision's reason shows it (0.0049, not 0.00): two significant
+    digits, more when needed to compare with `threshold` the way the real score does."""
+    limit = threshold if threshold is not None and math.isfinite(threshold) else math.inf
+    return _shown(float(score), limit, lambda a, b: a >= b)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
 
 OK_STATUSES = frozenset({"Completed"})
 # Decided by the retraining policy, not failures: the report says why for each group.
@@ -35,54 +34,76 @@ def any_failed(report: dict[str, Any]) -> bool:
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
-    head = f"table {report['table']}  Delta version {report['delta_version']}"
-    if report.get("operation"):
-        head += f" ({report['operation']})"
-    console.print(head, highlight=False)
+    """One block per group, so job names and inputs are never cut at 80 columns."""
+    if report.get("table") is not None:
+        head = f"table {report['table']}  Delta version {report['delta_version']}"
+        if report.get("operation"):
+            head += f" ({report['operation']})"
+        _line(console, head)
     if report.get("skipped"):
-        console.print(f"[yellow]skipped[/yellow]: {report['skipped']}", highlight=False)
+        _line(console, f"[yellow]skipped[/yellow]: {report['skipped']}")
         return
     reg = report.get("registered") or {}
-    state = "registered" if report.get("newly_registered") else "already registered"
-    console.print(f"{state}: {reg.get('mltable')}  {reg.get('uri_folder')}", highlight=False)
+    if report.get("dry_run") and report.get("would_register"):
+        state = "would register"
+    else:
+        state = "registered" if report.get("newly_registered") else "already registered"
+    _line(console, f"{state} version {report.get('data_asset_version')}: {_names(reg)}")
     plan = report.get("plan") or {}
     for group, reason in (plan.get("left_alone") or {}).items():
-        console.print(f"[dim]left alone[/dim] {group}: {reason}", highlight=False)
+        _line(console, f"[dim]left alone[/dim] {group}: {reason}")
     if report.get("dry_run"):
-        decisions = plan.get("decisions") or {}
-        table = Table(
-            "group",
-            "decision",
-            "top drift",
-            "source job",
-            "new job",
-            "new inputs",
-            title="dry run: the plan",
-        )
-        for job in plan.get("jobs") or []:
-            inputs = ", ".join(f"{k}={v['path']}" for k, v in job["inputs"].items())
-            decision = decisions.get(job["group"]) or {}
-            table.add_row(
-                job["group"],
-                decision.get("reason", "retrain"),
-                top_drift(decision),
-                job["source_job"],
-                job["job_name"],
-                inputs,
-            )
-        console.print(table)
+        _print_plan(console, plan)
         return
-    table = Table("group", "job", "status", "duration (s)", "detail", title="retraining")
-    for row in report.get("retrained") or []:
+    _print_rows(console, report.get("retrained") or [])
+
+
+def _print_plan(console: Console, plan: dict[str, Any]) -> None:
+    decisions = plan.get("decisions") or {}
+    jobs = plan.get("jobs") or []
+    _line(console, f"[bold]dry run[/bold]: nothing submitted; the plan for {len(jobs)} group(s)")
+    for job in jobs:
+        decision = decisions.get(job["group"]) or {}
+        _line(console, f"  [bold]{job['group']}[/bold]  {decision.get('reason', 'retrain')}")
+        drifts = top_drift(decision)
+        if drifts:
+            _line(console, f"    top drift   {drifts}")
+        _line(console, f"    source job  {job['source_job']}")
+        if decision.get("action", "retrain") != "retrain":
+            continue  # nothing would be submitted for it
+        _line(console, f"    new job     {job['job_name']}")
+        for name, value in job["inputs"].items():
+            _line(console, f"    input       {name} = {value['path']}")
+
+
+def _print_rows(
+    console: Console, rows: list[dict[str, Any]], seen_jobs: set[str] | None = None
+) -> None:
+    """Each group: what was decided, which job ran (or was found again), how it ended."""
+    for row in rows:
         colour = _colour(row["status"])
-        table.add_row(
-            row["model_group"],
-            row["job"],
-            f"[{colour}]{row['status']}[/{colour}]",
-            "" if row.get("duration_s") is None else f"{row['duration_s']:.1f}",
-            row.get("error") or "",
-        )
-    console.print(table)
+        if row["status"] in NOT_RUN_STATUSES:
+            why = row.get("error") or (row.get("decision") or {}).get("reason") or ""
+            verb = "blocked" if row["status"] == "Blocked" else "skipped"
+            why = why.removeprefix(f"{verb.removesuffix('ped')}: ").removeprefix(f"{verb}: ")
+            _line(console, f"  [{colour}]{verb}[/{colour}] {row['model_group']}: {why}")
+            continue
+        reused = row.get("reused") or (seen_jobs is not None and row["job"] in seen_jobs)
+        again = " (existing job, not resubmitted)" if reused else ""
+        _line(console, f"  retrained {row['model_group']}: {row['job']}{again}")
+        why = (row.get("decision") or {}).get("reason")
+        if why:
+            _line(console, f"    [dim]{why}[/dim]")
+        took = "" if row.get("duration_s") is None else f" in {row['duration_s']:.1f} s"
+        detail = row.get("detail") or row.get("error") or ""
+        _line(console, f"    [{colour}]{row['status']}[/{colour}]{took}  {detail}".rstrip())
+        if seen_jobs is not None:
+            seen_jobs.add(row["job"])
+
+
+def _line(console: Console, text: str) -> None:
+    """Soft-wrapped: long names fold at the terminal's edge instead of being cut."""
+    console.print(text, highlight=False, soft_wrap=True)
 
 
 def _colour(status: str) -> str:
@@ -90,11 +111,15 @@ def _colour(status: str) -> str:
 
 
 def top_drift(decision: dict[str, Any], n: int = 3) -> str:
-    """`x 0.42, kind 0.03`: the largest drifts a decision measured."""
-    drifts = decision.get("drift") or []
-    return ", ".join(
-        f"{d['column']} {d['score']:.2f}" for d in drifts[:n] if d.get("score") is not None
-    )
+    """`x 0.42, kind 0.03`: the largest drifts a decision measured, shown as its reason shows
+    them (0.0049, not 0.00)."""
+    drifts = [d for d in decision.get("drift") or [] if d.get("score") is not None][:n]
+    if not drifts:
+        return ""
+    from drift.policy import score_text
+
+    threshold = decision.get("threshold")
+    return ", ".join(f"{d['column']} {score_text(d['score'], threshold)}" for d in drifts)
 
 
 def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
@@ -103,37 +128,14 @@ def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
     seen_jobs: set[str] = set()
     for step in steps:
         rep = step.get("report") or {}
-        console.print(
-            f"[bold]commit {step['delta_version']}[/bold]  {step['operation']}", highlight=False
-        )
+        _line(console, f"[bold]commit {step['delta_version']}[/bold]  {step['operation']}")
         if rep.get("skipped"):
-            console.print(f"  [yellow]skipped[/yellow]  {rep['skipped']}", highlight=False)
+            _line(console, f"  [yellow]skipped[/yellow]  {rep['skipped']}")
             continue
         reg = rep.get("registered") or {}
         verb = "registered" if rep.get("newly_registered") else "already registered"
-        console.print(
-            f"  {verb} version {rep.get('data_asset_version')}: {_names(reg)}", highlight=False
-        )
-        for row in rep.get("retrained") or []:
-            colour = _colour(row["status"])
-            if row["status"] in NOT_RUN_STATUSES:
-                console.print(
-                    f"  [{colour}]{row['status'].lower()}[/{colour}] "
-                    f"{row['model_group']}: {row.get('error')}",
-                    highlight=False,
-                )
-                continue
-            again = " (existing job, not resubmitted)" if row["job"] in seen_jobs else ""
-            why = (row.get("decision") or {}).get("reason")
-            took = "" if row.get("duration_s") is None else f" in {row['duration_s']:.1f} s"
-            console.print(f"  retrained {row['model_group']}: {row['job']}{again}", highlight=False)
-            if why:
-                console.print(f"    [dim]{why}[/dim]", highlight=False)
-            console.print(
-                f"    [{colour}]{row['status']}[/{colour}]{took}  {row.get('detail') or ''}",
-                highlight=False,
-            )
-            seen_jobs.add(row["job"])
+        _line(console, f"  {verb} version {rep.get('data_asset_version')}: {_names(reg)}")
+        _print_rows(console, rep.get("retrained") or [], seen_jobs)
 
 
 def _names(registered: dict[str, str]) -> str:

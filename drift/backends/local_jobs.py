@@ -429,11 +429,16 @@ class LocalJobs:
             (job_dir / "job.yml").write_text(
                 yaml.safe_dump(job.spec, sort_keys=False), encoding="utf-8"
             )
-            run = {
-                "command": command,
-                "cwd": str(cwd),
-                "env": {"DRIFT_JOB_NAME": job.name, "DRIFT_JOB_DIR": str(job_dir)},
+            # The job's own temp folder: libraries that log there (mltable's rslex writes
+            # azureml-logs/dataprep/rslex.log.*) keep their files with the job, never in the
+            # model's code folder or a temp folder shared by every job.
+            (job_dir / "tmp").mkdir(exist_ok=True)
+            job_env = {
+                "DRIFT_JOB_NAME": job.name,
+                "DRIFT_JOB_DIR": str(job_dir),
+                "TMPDIR": str(job_dir / "tmp"),
             }
+            run = {"command": command, "cwd": str(cwd), "env": job_env}
             (job_dir / RUN_FILE).write_text(json.dumps(run, indent=2), encoding="utf-8")
             write_status(job_dir, {"status": "Queued", "submitted_at": job.created_at.isoformat()})
             env = dict(os.environ)  # the wrapper must import drift whatever the cwd

@@ -360,6 +360,17 @@ def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     assert message.startswith(f"{path}: not valid YAML (line 4, column ")
 
 
+def test_invalid_yaml_is_one_line_saying_what_was_expected(tmp_path: Path) -> None:
+    """PyYAML's own text spans several lines with a caret picture (issue 14, item 7)."""
+    path = write(tmp_path, "backend: local\nparameters:\n  dataAssets: [a, b\n  x: 2\n")
+    with pytest.raises(ConfigError) as excinfo:
+        load_config(path)
+    assert str(excinfo.value) == (
+        f"{path}: not valid YAML (line 4, column 4): expected ',' or ']', but got ':' "
+        "(in a flow sequence opened at line 3, column 15)"
+    )
+
+
 def test_invalid_yaml_tab_indentation(tmp_path: Path) -> None:
     path = tmp_path / "drift.yaml"
     path.write_text("parameters:\n\tdataAssets: []\n")

@@ -389,3 +389,10 @@ def test_blank_lines_are_ignored(delta_table) -> None:
     delta_table.write(3)
     spaced = delta_table.raw(0).replace(b"\n", b"\n\n")
     assert summarize_commit(spaced, 0) == summarize_commit(delta_table.raw(0), 0)
+
+
+@pytest.mark.parametrize("raw", [b"", b"\n\n", b"{}", b"{}\n{}\n"])
+def test_a_commit_without_actions_is_not_a_metadata_only_commit(raw: bytes) -> None:
+    """Every Delta commit holds at least one action (issue 14, item 11)."""
+    with pytest.raises(CommitReadError, match=r"^t/_delta_log/7\.json: no Delta actions"):
+        summarize_commit(raw, 7, source="t/_delta_log/7.json")

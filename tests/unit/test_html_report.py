@@ -239,3 +239,128 @@ def test_a_long_column_name_is_shortened_in_the_label_only() -> None:
 def test_no_runs() -> None:
     page = render([])
     assert "No runs yet." in parse(page).all_text
+
+
+def demo_like_runs() -> list[dict[str, Any]]:
+    """What `drift demo` records: a commit, an OPTIMIZE skipped, and a redelivered event."""
+    first = {
+        "instance_id": "run-1",
+        "table": "features",
+        "delta_version": 3,
+        "data_asset_version": "20260103080000-v3",
+        "registered": {"mltable": "features:20260103080000-v3"},
+        "newly_registered": True,
+        "skipped": None,
+        "finished_at": "2026-01-03T08:05:00+00:00",
+        "retrained": [
+            {
+                "model_group": "churn",
+                "job": "churn_20260103080000_abc",
+                "status": "Completed",
+                "duration_s": 7.0,
+                "error": None,
+                "reused": False,
+                "decision": {
+                    "action": "retrain",
+                    "reason": "retrain: trigger is always",
+                    "failed_rules": [],
+                    "drift": [],
+                    "new_rows": None,  # trigger always reads no data
+                    "baseline_rows": None,
+                },
+            },
+            {
+                "model_group": "upsell",
+                "job": "",
+                "status": "Skipped",
+                "duration_s": None,
+                "error": "skip: no drift above 0.1 (largest 0.0049 in monthly_spend)",
+                "reused": False,
+                "decision": {
+                    "action": "skip",
+                    "reason": "skip: no drift above 0.1 (largest 0.0049 in monthly_spend)",
+                    "failed_rules": [],
+                    "drift": [drift_row("monthly_spend", 0.0049)],
+                    "new_rows": 1000,
+                    "baseline_rows": 700,
+                    "threshold": 0.1,
+                },
+            },
+            {
+                "model_group": "fraud",
+                "job": "",
+                "status": "Blocked",
+                "duration_s": None,
+                "error": "blocked: monthly_spend max 122 > 100",
+                "reused": False,
+                "decision": None,
+            },
+        ],
+    }
+    skipped = {
+        "instance_id": "run-0",
+        "table": "features",
+        "delta_version": 2,
+        "data_asset_version": None,
+        "registered": None,
+        "newly_registered": False,
+        "skipped": "OPTIMIZE rewrote 3 file(s) with dataChange=false",
+        "finished_at": "2026-01-02T08:05:00+00:00",
+        "retrained": [],
+    }
+    again = {
+        **first,
+        "instance_id": "run-2",
+        "newly_registered": False,
+        "finished_at": "2026-01-03T08:06:00+00:00",
+        "retrained": [{**first["retrained"][0], "reused": True}, *first["retrained"][1:]],
+    }
+    return [skipped, first, again]
+
+
+def run_blocks(page: str) -> list[str]:
+    """Each run's text, whitespace collapsed, newest first."""
+    blocks = page.split('<div class="run">')[1:]
+    return [" ".join(parse(block).all_text.split()) for block in blocks]
+
+
+def test_a_card_never_shows_a_python_none() -> None:
+    page = render(demo_like_runs())
+    text = parse(page).all_text
+    assert "None" not in text
+    assert "rows 1,000 (baseline 700)" in text  # a policy that counted rows still says so
+
+
+def test_a_redelivered_event_says_it_registered_and_submitted_nothing_new() -> None:
+    again, first, skipped = run_blocks(render(demo_like_runs()))  # newest first
+    assert "registered now" in first and "existing job" not in first
+    assert "already registered" in again
+    assert "churn_20260103080000_abc (existing job, not resubmitted)" in again
+    assert "nothing new submitted" in again
+    assert "already registered" not in skipped
+
+
+def test_a_skipped_commit_heading_says_nothing_was_registered() -> None:
+    skipped = run_blocks(render(demo_like_runs()))[-1]
+    assert "Delta version 2 → nothing registered (skipped)" in skipped
+    assert "data asset version" not in skipped
+
+
+def test_skipped_and_blocked_groups_are_decisions_not_errors() -> None:
+    page = render(demo_like_runs())
+    parsed = parse(page)
+    text = " ".join(parsed.all_text.split())
+    assert "error" not in parsed.text
+    assert "Skipped (a policy decision)" in text
+    assert "Blocked (a policy decision)" in text
+    # Without a decision to show the reason, it is still there, labelled as what it is.
+    assert "why not run blocked: monthly_spend max 122 > 100" in text
+    # A real failure is still called an error.
+    assert "error" in parse(render(runs())).text
+
+
+def test_chart_labels_show_scores_as_the_reason_does() -> None:
+    run = demo_like_runs()[1]
+    run["retrained"][1]["decision"]["drift"] = [drift_row("monthly_spend", 0.004888)]
+    page = render([run])
+    assert ">0.0049</text>" in page  # as in "largest 0.0049 in monthly_spend", not 0.00489

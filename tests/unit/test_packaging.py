@@ -34,3 +34,24 @@ def test_durable_sdk_stays_on_its_1_x_line() -> None:
     ]
     assert not durable.specifier.contains("2.0.0")
     assert durable.specifier.contains("1.7.0")
+
+
+def test_license_is_a_pep639_expression_setuptools_reads_without_warnings() -> None:
+    """The TOML-table form printed a deprecation banner on every install (issue 14, item 16)."""
+    import os
+    import warnings
+
+    from setuptools.config.pyprojecttoml import apply_configuration
+    from setuptools.dist import Distribution
+
+    build = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    assert "setuptools>=77.0.3" in build["requires"]  # the first release reading PEP 639 well
+    cwd = os.getcwd()
+    os.chdir(ROOT)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            dist = apply_configuration(Distribution(), ROOT / "pyproject.toml")
+    finally:
+        os.chdir(cwd)
+    assert dist.metadata.license_expression == "Apache-2.0"
