@@ -90,9 +90,13 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     name = job["job_name"]
     key = args.get("table_key")
     ref = {"job": name, "table_key": key}
+    if args.get("run_id"):
+        ref["run_id"] = args["run_id"]
     try:
         if not args.get("submitted"):
-            yield from _call(context, act.SUBMIT, {**job, "table_key": key})
+            submitted = yield from _call(context, act.SUBMIT, {**job, "table_key": key})
+            if isinstance(submitted, dict) and submitted.get("run_id"):
+                ref["run_id"] = submitted["run_id"]  # poll and cancel that run
     except Exception as exc:
         yield from _cancel_quietly(context, ref)  # the submit may have gone through
         return _row(job, None, "Error", f"submit failed: {_first_line(exc)}")
@@ -134,7 +138,13 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             return _row(job, final or state, TIMED_OUT, detail)
         yield context.create_timer(min(now + delay, deadline))
     context.continue_as_new(
-        {**args, "submitted": True, "deadline": deadline.isoformat(), "outage": outage}
+        {
+            **args,
+            "submitted": True,
+            "run_id": ref.get("run_id"),
+            "deadline": deadline.isoformat(),
+            "outage": outage,
+        }
     )
     return None
 
