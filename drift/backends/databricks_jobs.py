@@ -12,7 +12,8 @@ run id `run_now` returns and polls and cancels exactly that run (`jobs.get_run`)
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -112,7 +113,8 @@ class DatabricksJobs:
 
     def declared_parameters(self, group: DatabricksGroup) -> set[str]:
         """The job-level parameters the job declares (`settings.parameters` of `jobs.get`)."""
-        job = self.client.jobs.get(job_id=group.job_id)
+        with _refusals(f"read Databricks job {group.job_id} (group {group.group})"):
+            job = self.client.jobs.get(job_id=group.job_id)
         settings = getattr(job, "settings", None)
         return {p.name for p in (getattr(settings, "parameters", None) or [])}
 
@@ -136,11 +138,12 @@ class DatabricksJobs:
         parameters = {group.version_parameter: version}
         if NAME_PARAMETER in declared:
             parameters[NAME_PARAMETER] = name
-        waiter = self.client.jobs.run_now(
-            job_id=group.job_id,
-            job_parameters=parameters,
-            idempotency_token=_token(name),
-        )
+        with _refusals(f"run Databricks job {group.job_id} (group {group.group})"):
+            waiter = self.client.jobs.run_now(
+                job_id=group.job_id,
+                job_parameters=parameters,
+                idempotency_token=_token(name),
+            )
         run_id = str(waiter.run_id)
         return TrainingJob(
             name,
@@ -156,7 +159,8 @@ class DatabricksJobs:
         self._group(name)  # only this backend's names
         if not run_id:
             raise DatabricksRunNotFound(f"{name}: no Databricks run id was kept for it")
-        return self.client.jobs.get_run(run_id=int(run_id))
+        with _refusals(f"read Databricks run {run_id} of {name}"):
+            return self.client.jobs.get_run(run_id=int(run_id))
 
     def get_state(self, name: str, *, run_id: str | None = None) -> JobState:
         """The state of run `run_id`, the one `submit_clone` started for `name`."""
@@ -185,7 +189,26 @@ class DatabricksJobs:
         returned (a retried submit would have returned the same run, by its token)."""
         self._group(name)
         if run_id:
-            self.client.jobs.cancel_run(run_id=int(run_id))
+            with _refusals(f"cancel Databricks run {run_id} of {name}"):
+                self.client.jobs.cancel_run(run_id=int(run_id))
+
+
+@contextmanager
+def _refusals(what: str) -> Iterator[None]:
+    """The Jobs API's refusals (400, 401, 403, 404, 409) as `PermanentError`: retrying the
+    same request cannot help. 429 and 5xx stay as they are, for the activity's retry."""
+    from databricks.sdk.errors import (
+        BadRequest,
+        NotFound,
+        PermissionDenied,
+        ResourceConflict,
+        Unauthenticated,
+    )
+
+    try:
+        yield
+    except (BadRequest, NotFound, PermissionDenied, ResourceConflict, Unauthenticated) as exc:
+        raise PermanentError(f"{what}: {type(exc).__name__}: {exc}") from None
 
 
 def _token(name: str) -> str:

@@ -107,6 +107,16 @@ def test_a_job_without_the_version_parameter_is_not_run(tmp_path: Path) -> None:
     assert ("POST", "runs/cancel") not in api_calls(service)  # no run id, nothing to stop
 
 
+def test_a_missing_job_fails_at_once_and_says_which(tmp_path: Path) -> None:
+    """The service's refusal is permanent: one `jobs/get`, not one per activity retry."""
+    with jobs_service({7: ["data_asset_version"]}, ["success"]) as service:
+        result = row(retrain(tmp_path, service))
+    assert result["status"] == "Error"
+    assert "read Databricks job 42 (group churn_dbx)" in result["error"]
+    assert "Job 42 does not exist." in result["error"]
+    assert api_calls(service) == [("GET", "get")]
+
+
 def test_a_failed_run_reports_the_services_message(
     tmp_path: Path, declared_version: dict[int, list[str]]
 ) -> None:
