@@ -232,11 +232,21 @@ def submit_job(services: Services, args: Json) -> Json:
     job = services.jobs.submit_clone(args["source_job"], args["job_name"], inputs, args["tags"])
     mine = args["tags"].get(TAG_SUBMITTED_BY)
     theirs = job.tags.get(TAG_SUBMITTED_BY)
-    return {"job": job.name, "existing": bool(mine and theirs and theirs != mine)}
+    return {
+        "job": job.name,
+        "existing": bool(mine and theirs and theirs != mine),
+        "run_id": job.run_id,
+    }
+
+
+def _run_id(args: Json) -> dict[str, str]:
+    """`run_id=` for the backends that return one from a submit (Databricks), else nothing:
+    the others find a job by its name and take no such argument."""
+    return {"run_id": args["run_id"]} if args.get("run_id") else {}
 
 
 def job_state(services: Services, args: Json) -> Json:
-    state = services.jobs.get_state(args["job"])
+    state = services.jobs.get_state(args["job"], **_run_id(args))
     return {
         "job": state.name,
         "status": state.status,
@@ -249,7 +259,7 @@ def job_state(services: Services, args: Json) -> Json:
 
 
 def cancel_job(services: Services, args: Json) -> Json:
-    services.jobs.cancel(args["job"])
+    services.jobs.cancel(args["job"], **_run_id(args))
     return {"job": args["job"], "cancel_requested": True}
 
 

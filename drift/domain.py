@@ -66,6 +66,9 @@ class TrainingJob:
     experiment_name: str | None = None
     created_at: datetime | None = None
     tags: dict[str, str] = field(default_factory=dict)
+    # The backend's id of a submitted run when the name does not find it (a Databricks run
+    # id): the monitor passes it back to `get_state` and `cancel`.
+    run_id: str | None = None
 
 
 @dataclass(frozen=True)

@@ -14,8 +14,21 @@ from drift.delta_log import NotACommit, parse_commit_path
 BLOB_CREATED = "Microsoft.Storage.BlobCreated"
 BLOB_RENAMED = "Microsoft.Storage.BlobRenamed"
 # On hierarchical-namespace accounts CreateFile fires first, for an empty file; these mean
-# the content is complete.
+# the content is complete. CopyBlob on such an account fires when the copy starts, so the
+# commit store waits for the copy to succeed before it reads (AzureCommits._read).
 FINISHED_APIS = frozenset({"FlushWithClose", "PutBlob", "PutBlockList", "CopyBlob"})
+# Why the other BlobCreated APIs are dropped (learn.microsoft.com/azure/event-grid/
+# event-schema-blob-storage: Data Lake and SFTP events).
+_NOT_TAKEN = {
+    "CreateFile": "the file is created empty and not finished yet (FlushWithClose finishes it)",
+    "SftpCreate": "an SFTP upload opened the file, still empty: not finished yet",
+    "SftpWrite": "an SFTP resumable upload wrote part of the file: not finished yet",
+    "SftpCommit": (
+        "an SFTP upload finished the file, but drift does not take Delta commits from SFTP: "
+        "an SFTP put opens the file empty and overwrites, so it cannot commit a Delta "
+        "version atomically, and the event subscription does not deliver it"
+    ),
+}
 
 
 @dataclass(frozen=True)
@@ -99,10 +112,11 @@ def parse_event(payload: Any) -> CommitEvent | Rejected:
     if event_type == BLOB_CREATED:
         api = _text(data.get("api"))
         if api not in FINISHED_APIS:
+            why = _NOT_TAKEN.get(api or "", "not an API drift knows to announce a finished file")
             return Rejected(
                 event_id,
-                f"BlobCreated by {api or 'an unknown API'}: the file is not finished yet "
-                f"(only {', '.join(sorted(FINISHED_APIS))} mean it is)",
+                f"BlobCreated by {api or 'an unknown API'}: {why} "
+                f"(drift takes {', '.join(sorted(FINISHED_APIS))})",
             )
         url = _text(data.get("url"))
     elif event_type == BLOB_RENAMED:

@@ -95,6 +95,8 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     key = args.get("table_key")
     ref = {"job": name, "table_key": key}
     reused = bool(args.get("reused"))
+    if args.get("run_id"):
+        ref["run_id"] = args["run_id"]
     try:
         if not args.get("submitted"):
             tags = {**job["tags"], TAG_SUBMITTED_BY: context.instance_id}
@@ -102,6 +104,8 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
                 context, act.SUBMIT, {**job, "tags": tags, "table_key": key}
             )
             reused = bool((submitted or {}).get("existing"))
+            if isinstance(submitted, dict) and submitted.get("run_id"):
+                ref["run_id"] = submitted["run_id"]  # poll and cancel that run
     except Exception as exc:
         yield from _cancel_quietly(context, ref)  # the submit may have gone through
         return _row(job, None, "Error", f"submit failed: {_first_line(exc)}")
@@ -147,6 +151,7 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             **args,
             "submitted": True,
             "reused": reused,
+            "run_id": ref.get("run_id"),
             "deadline": deadline.isoformat(),
             "outage": outage,
         }

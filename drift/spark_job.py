@@ -2,6 +2,11 @@
 
 Without `--data_asset_version` it is the registration task and publishes the new version; with
 it, the retraining task. The exit code says whether every retraining completed.
+
+A Databricks `python_wheel_task` does not run the console script: it loads the entry point
+and calls the function, ignoring what it returns. So `main` raises `SystemExit` with the
+code on failure (which fails the task, and is the exit code from a shell too), and returns
+None on success.
 """
 
 from __future__ import annotations
@@ -30,7 +35,15 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None) -> None:
+    """The entry point: `SystemExit(1)` if a retraining failed, `SystemExit(2)` on bad input."""
+    code = run(argv)
+    if code:
+        raise SystemExit(code)
+
+
+def run(argv: Sequence[str] | None = None) -> int:
+    """Register or retrain; the exit code: 0 done, 1 a retraining failed, 2 bad input."""
     args = parse_args(argv)
     try:
         auth = AuthOptions(args.tenant or None, args.vault_name or None)
@@ -39,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             result = register_version(services, {})
             print(json.dumps(result, default=str))
             if result["asset_version"]:
-                task_values.publish("data_asset_version", result["asset_version"])
+                task_values.publish(task_values.VERSION_KEY, result["asset_version"])
             return 0
         groups = [g.strip() for g in (args.model_name_prefix or "").split(",") if g.strip()]
         report = run_retrain(
@@ -53,4 +66,4 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    main()

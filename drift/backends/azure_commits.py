@@ -5,7 +5,8 @@
 
 Which endpoint each call uses, and why:
 
-- `read_commit` and the `_last_checkpoint` read: `DataLakeFileClient.download_file()`. The
+- `read_commit` and the `_last_checkpoint` read: `DataLakeFileClient.download_file()` (which
+  waits out a pending Copy Blob into the file, see `_read`). The
   Data Lake SDK sends this to the **blob** endpoint: azure-storage-file-datalake 12.26
   (`_path_client.py`) builds a `BlobClient` on `convert_dfs_url_to_blob_url(account_url)`
   (`.dfs.` → `.blob.`) and `download_file` is `self._blob_client.download_blob(...)`. On an
@@ -61,6 +62,7 @@ from azure.storage.filedatalake import DataLakeServiceClient, FileSystemClient
 from drift.backends.azure_errors import (
     DEFAULT_POLICY,
     AzureServiceError,
+    AzureTransientError,
     RetryPolicy,
     Where,
     call,
@@ -79,6 +81,9 @@ EMULATOR_ACCOUNT_KEY = (
 EMULATOR_BLOB_URL = f"http://127.0.0.1:10000/{EMULATOR_ACCOUNT}"
 
 LIST_WINDOW = 1000  # versions per listed name-prefix window; a power of 10
+# How long a read waits for a pending Copy Blob into the file, and how often it looks again.
+COPY_WAIT_S = 60.0
+COPY_POLL_S = 2.0
 _MISSING_CONTAINER = {"ContainerNotFound", "FilesystemNotFound", "ContainerBeingDeleted"}
 
 
@@ -132,6 +137,8 @@ class AzureCommits:
         sleep: Callable[[float], None] = time.sleep,
         list_window: int = LIST_WINDOW,
         page_size: int | None = None,
+        copy_wait_s: float = COPY_WAIT_S,
+        copy_poll_s: float = COPY_POLL_S,
         **client_options: Any,
     ) -> None:
         """`dfs_url`/`blob_url` default to `https://<account>.{dfs,blob}.core.windows.net`.
@@ -172,6 +179,8 @@ class AzureCommits:
             sleep,
             list_window,
             page_size,
+            copy_wait_s,
+            copy_poll_s,
         )
 
     @classmethod
@@ -187,6 +196,8 @@ class AzureCommits:
         sleep: Callable[[float], None] = time.sleep,
         list_window: int = LIST_WINDOW,
         page_size: int | None = None,
+        copy_wait_s: float = COPY_WAIT_S,
+        copy_poll_s: float = COPY_POLL_S,
     ) -> AzureCommits:
         """Use clients built elsewhere (a proxy, a custom transport, or fakes in tests)."""
         self = cls.__new__(cls)
@@ -200,6 +211,8 @@ class AzureCommits:
             sleep,
             list_window,
             page_size,
+            copy_wait_s,
+            copy_poll_s,
         )
         return self
 
@@ -226,6 +239,8 @@ class AzureCommits:
         sleep: Callable[[float], None],
         list_window: int,
         page_size: int | None,
+        copy_wait_s: float = COPY_WAIT_S,
+        copy_poll_s: float = COPY_POLL_S,
     ) -> None:
         digits = len(str(list_window)) - 1
         if list_window < 10 or list_window != 10**digits or digits > 19:
@@ -240,6 +255,8 @@ class AzureCommits:
         self._window = list_window
         self._prefix_digits = 20 - digits
         self._page_size = page_size
+        self._copy_wait_s = copy_wait_s
+        self._copy_poll_s = copy_poll_s
         # Answered service requests by kind ("read", "list"); retried faults are not counted.
         self.requests: Counter[str] = Counter()
 
@@ -345,21 +362,57 @@ class AzureCommits:
         return call(what, attempt, self.where, self._policy, self._sleep)
 
     def _read(self, path: str) -> bytes | None:
-        """The blob's bytes, or None if it is not there."""
+        """The blob's bytes once whole, or None if it is not there.
 
-        def read() -> bytes | _Missing:
-            try:
-                raw = self._file_system.get_file_client(path).download_file().readall()
-            except ResourceNotFoundError as exc:
-                if _error_code(exc) in _MISSING_CONTAINER:
-                    raise
-                self.requests["read"] += 1
-                return _MISSING
+        A blob being written by Copy Blob is not whole until its copy status (the
+        `x-ms-copy-status` header of the read itself) is `success`: on a hierarchical-namespace
+        account the BlobCreated event of a CopyBlob fires when the copy starts. While it is
+        `pending` the read is repeated every `copy_poll_s`, for at most `copy_wait_s`; then it
+        fails as transient (the activity's retry reads again later). A `failed` or `aborted`
+        copy is never whole: a permanent error. A blob no copy wrote has no copy status.
+        """
+        what = f"read {path} in container {self.container}"
+        waited = 0.0
+        while True:
+            got = self._call(what, lambda: self._download(path))
+            if isinstance(got, _Missing):
+                return None
+            raw, copy_status = got
+            if copy_status in (None, "success"):
+                return raw
+            if copy_status != "pending":
+                raise AzureServiceError(
+                    f"{what} on {self.where.resource}: the copy that wrote it is "
+                    f"{copy_status}, so it is not a whole file (copy it again)"
+                )
+            if waited >= self._copy_wait_s:
+                raise AzureTransientError(
+                    f"{what} on {self.where.resource}: still being copied after "
+                    f"{waited:g} s (x-ms-copy-status: pending)"
+                )
+            log.info("%s: still being copied; reading again in %g s", path, self._copy_poll_s)
+            self._sleep(self._copy_poll_s)
+            waited += self._copy_poll_s
+
+    def _download(self, path: str) -> tuple[bytes, str | None] | _Missing:
+        """One read: the bytes and the copy status the service sent with them."""
+        copy: dict[str, str] = {}
+
+        def headers(response: Any) -> None:
+            status = response.http_response.headers.get("x-ms-copy-status")
+            if status:
+                copy["status"] = status.lower()
+
+        try:
+            file = self._file_system.get_file_client(path)
+            raw = file.download_file(raw_response_hook=headers).readall()
+        except ResourceNotFoundError as exc:
+            if _error_code(exc) in _MISSING_CONTAINER:
+                raise
             self.requests["read"] += 1
-            return raw
-
-        raw = self._call(f"read {path} in container {self.container}", read)
-        return None if isinstance(raw, _Missing) else raw
+            return _MISSING
+        self.requests["read"] += 1
+        return raw, copy.get("status")
 
     def _checkpoint_version(self, log_dir: str) -> int | None:
         raw = self._read(log_dir + "_last_checkpoint")

@@ -57,7 +57,10 @@ class JobService(Protocol):
         """Clone `source` as `name` with `inputs` rebound; an existing `name` is returned as is."""
         ...
 
-    def get_state(self, name: str) -> JobState: ...
+    def get_state(self, name: str) -> JobState:
+        """The job's state now. A backend whose `submit_clone` returns a `run_id` (Databricks)
+        also takes `run_id=` here and in `cancel`; the activities pass it only then."""
+        ...
 
     def cancel(self, name: str) -> None:
         """Ask the job to stop; a job already ended or gone is not an error."""

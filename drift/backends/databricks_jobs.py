@@ -1,17 +1,19 @@
 """Databricks jobs as model groups: a retrain is `run_now` with the new data version.
 
 A group listed under `databricksJobs` names a Databricks job instead of Azure ML jobs. drift
-"clones" it by running it with the new version as a job parameter; the deterministic drift
-job name is both a job parameter (so a run can be found again by any worker) and the
-`idempotency_token`, hashed to the API's 64 characters (so a retried submit returns the run
-it already started).
+"clones" it by running it with the new version as a job parameter. It sends only parameters
+the job declares (read with `jobs.get`; the Jobs API may reject one it does not know): the
+version parameter, which the job must declare, and `drift_job_name` if the job declares that
+too. The deterministic drift job name, hashed to the API's 64 characters, is the
+`idempotency_token`, so a retried submit returns the run it already started. drift keeps the
+run id `run_now` returns and polls and cancels exactly that run (`jobs.get_run`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import itertools
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -19,10 +21,8 @@ from typing import Any
 from drift.domain import JobInput, JobState, PermanentError, TrainingJob
 from drift.plan import split_job_name
 
+# Optional job parameter: when the job declares it, each run carries its drift job name.
 NAME_PARAMETER = "drift_job_name"
-# Runs scanned to find one by its drift name: runs are listed newest first, and drift polls
-# its run while it is among the newest, so a bounded look-back is enough.
-RUNS_LOOKBACK = 100
 # Databricks states -> the Azure ML vocabulary the monitor understands.
 _RESULT = {
     "SUCCESS": "Completed",
@@ -49,7 +49,11 @@ _LIFECYCLE = {
 
 
 class DatabricksRunNotFound(PermanentError, LookupError):
-    """No recent run of the job carries this drift job name."""
+    """drift has no run id for this job name (it was never submitted)."""
+
+
+class UndeclaredParameter(PermanentError, ValueError):
+    """The Databricks job does not declare the job parameter drift passes the version in."""
 
 
 @dataclass(frozen=True)
@@ -107,38 +111,60 @@ class DatabricksJobs:
     def get_job(self, name: str) -> TrainingJob | None:
         return next((j for j in self.list_jobs() if j.name == name), None)
 
+    def declared_parameters(self, group: DatabricksGroup) -> set[str]:
+        """The job-level parameters the job declares (`settings.parameters` of `jobs.get`)."""
+        with _refusals(f"read Databricks job {group.job_id} (group {group.group})"):
+            job = self.client.jobs.get(job_id=group.job_id)
+        settings = getattr(job, "settings", None)
+        return {p.name for p in (getattr(settings, "parameters", None) or [])}
+
     def submit_clone(
         self, source: str, name: str, inputs: dict[str, JobInput], tags: dict[str, str]
     ) -> TrainingJob:
+        """`run_now` with only the parameters the job declares; the run id comes back in
+        `TrainingJob.run_id` for the monitor to poll."""
         group = self._group(name)
         bound = inputs.get(group.input_name)
         if bound is None:
             raise PermanentError(f"{name}: no new binding for input {group.input_name}")
         version = bound.path.rsplit(":", 1)[-1]
-        waiter = self.client.jobs.run_now(
-            job_id=group.job_id,
-            job_parameters={group.version_parameter: version, NAME_PARAMETER: name},
-            idempotency_token=hashlib.sha256(name.encode()).hexdigest()[:40],
-        )
-        run_id = getattr(waiter, "run_id", None)
+        declared = self.declared_parameters(group)
+        if group.version_parameter not in declared:
+            raise UndeclaredParameter(
+                f"Databricks job {group.job_id} (group {group.group}) does not declare the job "
+                f"parameter {group.version_parameter!r} drift passes the data version in; "
+                f"declared: {sorted(declared) or 'none'}"
+            )
+        parameters = {group.version_parameter: version}
+        if NAME_PARAMETER in declared:
+            parameters[NAME_PARAMETER] = name
+        with _refusals(f"run Databricks job {group.job_id} (group {group.group})"):
+            waiter = self.client.jobs.run_now(
+                job_id=group.job_id,
+                job_parameters=parameters,
+                idempotency_token=_token(name),
+            )
+        run_id = str(waiter.run_id)
         return TrainingJob(
-            name, inputs, group.group, None, None, {**tags, "databricks.run_id": str(run_id)}
+            name,
+            inputs,
+            group.group,
+            None,
+            None,
+            {**tags, "databricks.run_id": run_id},
+            run_id=run_id,
         )
 
-    def _run(self, name: str) -> Any:
-        group = self._group(name)
-        runs = self.client.jobs.list_runs(job_id=group.job_id, limit=25)
-        for run in itertools.islice(runs, RUNS_LOOKBACK):
-            params = {p.name: p.value for p in (run.job_parameters or [])}
-            if params.get(NAME_PARAMETER) == name:
-                return run
-        raise DatabricksRunNotFound(
-            f"no run of Databricks job {group.job_id} among its newest {RUNS_LOOKBACK} "
-            f"carries {NAME_PARAMETER}={name}"
-        )
+    def _run(self, name: str, run_id: str | None) -> Any:
+        self._group(name)  # only this backend's names
+        if not run_id:
+            raise DatabricksRunNotFound(f"{name}: no Databricks run id was kept for it")
+        with _refusals(f"read Databricks run {run_id} of {name}"):
+            return self.client.jobs.get_run(run_id=int(run_id))
 
-    def get_state(self, name: str) -> JobState:
-        run = self._run(name)
+    def get_state(self, name: str, *, run_id: str | None = None) -> JobState:
+        """The state of run `run_id`, the one `submit_clone` started for `name`."""
+        run = self._run(name, run_id)
         state = run.state
         result = _enum(getattr(state, "result_state", None))
         lifecycle = _enum(getattr(state, "life_cycle_state", None))
@@ -158,12 +184,36 @@ class DatabricksJobs:
             log_path=getattr(run, "run_page_url", None),
         )
 
-    def cancel(self, name: str) -> None:
-        try:
-            run = self._run(name)
-        except DatabricksRunNotFound:
-            return  # never started or long gone: nothing to stop
-        self.client.jobs.cancel_run(run_id=run.run_id)
+    def cancel(self, name: str, *, run_id: str | None = None) -> None:
+        """Cancel run `run_id`. Without one there is no run drift can name: its submit never
+        returned (a retried submit would have returned the same run, by its token)."""
+        self._group(name)
+        if run_id:
+            with _refusals(f"cancel Databricks run {run_id} of {name}"):
+                self.client.jobs.cancel_run(run_id=int(run_id))
+
+
+@contextmanager
+def _refusals(what: str) -> Iterator[None]:
+    """The Jobs API's refusals (400, 401, 403, 404, 409) as `PermanentError`: retrying the
+    same request cannot help. 429 and 5xx stay as they are, for the activity's retry."""
+    from databricks.sdk.errors import (
+        BadRequest,
+        NotFound,
+        PermissionDenied,
+        ResourceConflict,
+        Unauthenticated,
+    )
+
+    try:
+        yield
+    except (BadRequest, NotFound, PermissionDenied, ResourceConflict, Unauthenticated) as exc:
+        raise PermanentError(f"{what}: {type(exc).__name__}: {exc}") from None
+
+
+def _token(name: str) -> str:
+    """The `idempotency_token` for a drift job name (the API takes at most 64 characters)."""
+    return hashlib.sha256(name.encode()).hexdigest()[:40]
 
 
 class RoutingJobs:
@@ -196,8 +246,13 @@ class RoutingJobs:
     ) -> TrainingJob:
         return self._for(name).submit_clone(source, name, inputs, tags)
 
-    def get_state(self, name: str) -> JobState:
-        return self._for(name).get_state(name)
+    def get_state(self, name: str, *, run_id: str | None = None) -> JobState:
+        if self.databricks.owns(name):
+            return self.databricks.get_state(name, run_id=run_id)
+        return self.default.get_state(name)
 
-    def cancel(self, name: str) -> None:
-        self._for(name).cancel(name)
+    def cancel(self, name: str, *, run_id: str | None = None) -> None:
+        if self.databricks.owns(name):
+            self.databricks.cancel(name, run_id=run_id)
+        else:
+            self.default.cancel(name)

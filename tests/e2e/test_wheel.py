@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import subprocess
 import sys
 import sysconfig
@@ -11,6 +12,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.e2e
@@ -47,6 +49,19 @@ def test_wheel_has_entry_points_and_assets(wheel: Path) -> None:
     assert "drift = drift.cli:main" in text
     assert "drift/demo_assets/models/churn/train.py" in names
     assert not any(n.startswith("tests/") for n in names)
+
+
+def test_wheel_is_what_the_bundle_installs(wheel: Path) -> None:
+    """The bundle's `libraries` glob matches the built file, and `package_name` is the
+    distribution the wheel task looks the entry point up in."""
+    bundle = yaml.safe_load((ROOT / "infra" / "databricks" / "databricks.yml").read_text())
+    for task in bundle["resources"]["jobs"]["retraining_models"]["tasks"]:
+        [library] = task["libraries"]
+        assert fnmatch.fnmatch(wheel.name, Path(library["whl"]).name)
+        with zipfile.ZipFile(wheel) as zf:
+            meta = next(n for n in zf.namelist() if n.endswith(".dist-info/METADATA"))
+            names = [x for x in zf.read(meta).decode().splitlines() if x.startswith("Name: ")]
+        assert names == [f"Name: {task['python_wheel_task']['package_name']}"]
 
 
 def test_spark_job_help_runs_from_the_installed_wheel(wheel: Path, tmp_path: Path) -> None:

@@ -39,6 +39,7 @@ import pytest
 from azure.core.credentials import AzureNamedKeyCredential
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
 from azure.core.paging import ItemPaged
+from azure.core.pipeline.transport import RequestsTransport
 from azure.storage.blob import (
     BlobServiceClient,
     ContainerClient,
@@ -391,7 +392,7 @@ class FakeLog:
                 return log.blobs[path]
 
         class File:
-            def download_file(self) -> Download:
+            def download_file(self, **_options: Any) -> Download:
                 log.read_requests += 1
                 log._fault()
                 if path not in log.blobs:
@@ -529,3 +530,118 @@ def test_unreadable_last_checkpoint_lists_the_whole_log() -> None:
 def test_list_window_must_be_a_power_of_ten() -> None:
     with pytest.raises(ValueError, match="power of 10"):
         fake_store(FakeLog(), list_window=500)
+
+
+# -- Copy Blob ---------------------------------------------------------------------------------
+# On a hierarchical-namespace account, BlobCreated by CopyBlob fires when the copy starts
+# (learn.microsoft.com/azure/event-grid/event-schema-blob-storage), so the commit can be read
+# while the service is still copying it. A read carries the copy's state in x-ms-copy-status.
+
+
+class CopyStatusOverride(RequestsTransport):
+    """Real HTTP to Azurite, but reads of `name` report `status` as their x-ms-copy-status.
+
+    Azurite finishes a same-account copy before it answers (x-ms-copy-status: success), so a
+    copy still running is staged here: the test writes part of the commit and this transport
+    reports the copy pending, as the service does until the copy ends.
+    """
+
+    def __init__(self, name: str) -> None:
+        super().__init__()
+        self.name = name
+        self.status: str | None = "pending"
+        self.reads = 0
+
+    def send(self, request: Any, **kwargs: Any) -> Any:
+        response = super().send(request, **kwargs)
+        if request.method == "GET" and request.url.split("?")[0].endswith("/" + self.name):
+            self.reads += 1
+            if self.status is not None:
+                response.headers["x-ms-copy-status"] = self.status
+        return response
+
+
+def commit_bytes() -> bytes:
+    actions = [
+        {"commitInfo": {"operation": "WRITE", "operationParameters": {"mode": "Append"}}},
+        {"add": {"path": "part-0.parquet", "size": 10, "dataChange": True, "modificationTime": 1}},
+        {"add": {"path": "part-1.parquet", "size": 10, "dataChange": True, "modificationTime": 1}},
+    ]
+    return b"".join(json.dumps(a).encode() + b"\n" for a in actions)
+
+
+def test_a_commit_written_by_copy_blob_is_read_after_the_copy(
+    lake: ContainerClient, azurite: az.Azurite
+) -> None:
+    """A real Copy Blob on Azurite: the read sees x-ms-copy-status success and takes it."""
+    table = f"copied/{uuid.uuid4().hex[:8]}"
+    source = lake.get_blob_client(f"staging/{uuid.uuid4().hex[:8]}.json")
+    source.upload_blob(commit_bytes())
+    target = lake.get_blob_client(f"{table}/_delta_log/{0:020d}.json")
+    assert target.start_copy_from_url(source.url)["copy_status"] == "success"
+    sleeps: list[float] = []
+    store = AzureCommits.for_emulator(CONTAINER, blob_url=azurite.blob_url, sleep=sleeps.append)
+    assert store.read_commit(table, 0) == commit_bytes()
+    assert sleeps == []
+
+
+def test_a_commit_still_being_copied_is_not_read_half_copied(
+    lake: ContainerClient, azurite: az.Azurite
+) -> None:
+    table = f"copied/{uuid.uuid4().hex[:8]}"
+    name = f"{table}/_delta_log/{0:020d}.json"
+    whole = commit_bytes()
+    lake.upload_blob(name, whole[: len(whole) // 2])  # what a pending copy has so far
+    transport = CopyStatusOverride(name)
+    sleeps: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        sleeps.append(seconds)
+        if len(sleeps) == 2:  # the copy ends: the whole commit, status success
+            source = lake.get_blob_client(f"staging/{uuid.uuid4().hex[:8]}.json")
+            source.upload_blob(whole)
+            lake.get_blob_client(name).start_copy_from_url(source.url)
+            transport.status = None  # Azurite's own header from here on
+
+    store = AzureCommits.for_emulator(
+        CONTAINER, blob_url=azurite.blob_url, sleep=sleep, transport=transport
+    )
+    raw = store.read_commit(table, 0)
+    assert raw == whole
+    summary = summarize_commit(raw, 0)
+    assert summary.operation == "WRITE"
+    assert sleeps == [2.0, 2.0] and transport.reads == 3
+
+
+def test_a_copy_pending_past_the_wait_is_transient(
+    lake: ContainerClient, azurite: az.Azurite
+) -> None:
+    table = f"copied/{uuid.uuid4().hex[:8]}"
+    name = f"{table}/_delta_log/{0:020d}.json"
+    lake.upload_blob(name, commit_bytes()[:10])
+    sleeps: list[float] = []
+    store = AzureCommits.for_emulator(
+        CONTAINER,
+        blob_url=azurite.blob_url,
+        sleep=sleeps.append,
+        transport=CopyStatusOverride(name),
+        copy_wait_s=6.0,
+        copy_poll_s=2.0,
+    )
+    with pytest.raises(AzureTransientError, match="still being copied after 6 s"):
+        store.read_commit(table, 0)
+    assert sleeps == [2.0, 2.0, 2.0]
+
+
+@pytest.mark.parametrize("status", ["failed", "aborted"])
+def test_a_failed_copy_is_a_permanent_error(
+    lake: ContainerClient, azurite: az.Azurite, status: str
+) -> None:
+    table = f"copied/{uuid.uuid4().hex[:8]}"
+    name = f"{table}/_delta_log/{0:020d}.json"
+    lake.upload_blob(name, commit_bytes()[:10])
+    transport = CopyStatusOverride(name)
+    transport.status = status
+    store = AzureCommits.for_emulator(CONTAINER, blob_url=azurite.blob_url, transport=transport)
+    with pytest.raises(AzureServiceError, match=f"the copy that wrote it is {status}"):
+        store.read_commit(table, 0)

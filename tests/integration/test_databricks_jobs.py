@@ -1,17 +1,20 @@
 """Databricks jobs as model groups, through the real orchestrators, against a double of
-`WorkspaceClient.jobs` that speaks the SDK's own dataclasses."""
+`WorkspaceClient.jobs` that speaks the SDK's own dataclasses (the real client over HTTP is in
+test_databricks_sdk.py)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from databricks.sdk.service.jobs import (
-    BaseRun,
+    Job,
     JobParameter,
+    JobParameterDefinition,
+    JobSettings,
+    Run,
     RunLifeCycleState,
     RunResultState,
     RunState,
@@ -38,11 +41,16 @@ class FakeJobsApi:
     """`w.jobs`: run_now honours idempotency tokens; each poll advances a run's script."""
 
     script: list[tuple[RunLifeCycleState, RunResultState | None]]
-    runs: dict[int, BaseRun] = field(default_factory=dict)
+    declared: tuple[str, ...] = ("data_asset_version",)
+    runs: dict[int, Run] = field(default_factory=dict)
     tokens: dict[str, int] = field(default_factory=dict)
     polls: dict[int, int] = field(default_factory=dict)
     cancelled: list[int] = field(default_factory=list)
     run_now_calls: int = 0
+
+    def get(self, *, job_id: int) -> Job:
+        parameters = [JobParameterDefinition(name=n, default="") for n in self.declared]
+        return Job(job_id=job_id, settings=JobSettings(name="churn", parameters=parameters))
 
     def run_now(
         self, *, job_id: int, job_parameters: dict[str, str], idempotency_token: str
@@ -52,7 +60,8 @@ class FakeJobsApi:
             return Waiter(self.tokens[idempotency_token])
         run_id = 1000 + len(self.runs)
         self.tokens[idempotency_token] = run_id
-        self.runs[run_id] = BaseRun(
+        assert set(job_parameters) <= set(self.declared), job_parameters
+        self.runs[run_id] = Run(
             run_id=run_id,
             job_id=job_id,
             start_time=1_795_420_800_000,
@@ -61,22 +70,19 @@ class FakeJobsApi:
         )
         return Waiter(run_id)
 
-    def list_runs(self, *, job_id: int, limit: int) -> Iterator[BaseRun]:
-        for run_id in sorted(self.runs, reverse=True):  # newest first, like the service
-            run = self.runs[run_id]
-            if run.job_id != job_id:
-                continue
-            if run_id not in self.cancelled:
-                step = self.script[min(self.polls.get(run_id, 0), len(self.script) - 1)]
-                self.polls[run_id] = self.polls.get(run_id, 0) + 1
-                run.state = RunState(
-                    life_cycle_state=step[0],
-                    result_state=step[1],
-                    state_message="notebook raised" if step[1] else None,
-                )
-                if step[0] == TERMINATED:
-                    run.end_time = run.start_time + 60_000
-            yield run
+    def get_run(self, *, run_id: int) -> Run:
+        run = self.runs[run_id]
+        if run_id not in self.cancelled:
+            step = self.script[min(self.polls.get(run_id, 0), len(self.script) - 1)]
+            self.polls[run_id] = self.polls.get(run_id, 0) + 1
+            run.state = RunState(
+                life_cycle_state=step[0],
+                result_state=step[1],
+                state_message="notebook raised" if step[1] else None,
+            )
+            if step[0] == TERMINATED:
+                run.end_time = (run.start_time or 0) + 60_000
+        return run
 
     def cancel_run(self, *, run_id: int) -> None:
         self.cancelled.append(run_id)
@@ -107,9 +113,9 @@ def test_a_databricks_group_runs_with_the_new_version(tmp_path: Path) -> None:
     assert rows["churn"]["status"] == "Completed"  # Azure ML/local groups still retrained
     [run] = api.runs.values()
     params = {p.name: p.value for p in run.job_parameters or []}
-    assert params["data_asset_version"] == report["data_asset_version"]
-    assert params["drift_job_name"] == rows["churn_dbx"]["job"]
+    assert params == {"data_asset_version": report["data_asset_version"]}
     assert run.job_id == 42
+    assert api.polls == {run.run_id: 2}  # that run, polled until it ended
 
 
 def test_a_rerun_finds_the_same_databricks_run(tmp_path: Path) -> None:
