@@ -20,6 +20,7 @@ Every request is kept (`requests`), and faults can be injected per request (`fau
 
 from __future__ import annotations
 
+import base64
 import copy
 import io
 import json
@@ -60,23 +61,39 @@ def recording(name: str) -> dict[str, Any]:
     return json.loads((RECORDINGS / name).read_text(encoding="utf-8"))
 
 
-def recorded_response(name: str, method: str = "GET") -> dict[str, Any]:
-    """The first recorded response body of `method` in fixture `name`, moved to our workspace."""
+def recorded_response(name: str, method: str = "GET", path_end: str = "") -> dict[str, Any]:
+    """The first recorded response body of `method` in fixture `name` (whose path ends with
+    `path_end`), moved to our workspace."""
     for entry in recording(name)["entries"]:
-        if entry["method"] == method and "response" in entry:
+        if entry["method"] == method and "response" in entry and entry["path"].endswith(path_end):
             text = json.dumps(entry["response"]).replace(RECORDED_WS, WS_PATH)
             return json.loads(text)
     raise KeyError(f"{name} has no recorded {method} response")
 
 
+TENANT = "72f988bf-0000-0000-0000-000000000000"
+
+
+def static_token(*scopes: str) -> str:
+    """An unsigned JWT naming the scope's resource and a tenant: azure-ai-ml decodes tokens
+    (the tenant for studio URLs; the audience of the token it sends with pipeline jobs).
+    Nothing in it is secret and nobody checks it."""
+
+    def part(obj: dict[str, Any]) -> str:
+        return base64.urlsafe_b64encode(json.dumps(obj).encode()).decode().rstrip("=")
+
+    audience = (scopes[0] if scopes else "").removesuffix("/.default")
+    return f"{part({'alg': 'none', 'typ': 'JWT'})}.{part({'aud': audience, 'tid': TENANT})}."
+
+
 class StaticToken:
-    """A credential with a fixed token: nothing secret, never checked by the fake."""
+    """A credential with a fixed token per scope: nothing secret, never checked by the fake."""
 
     def get_token(self, *scopes: str, **kwargs: Any) -> AccessToken:
-        return AccessToken("static-test-token", 4102444800)
+        return AccessToken(static_token(*scopes), 4102444800)
 
     def get_token_info(self, *scopes: str, options: Any = None) -> AccessTokenInfo:
-        return AccessTokenInfo("static-test-token", 4102444800)
+        return AccessTokenInfo(static_token(*scopes), 4102444800)
 
 
 @dataclass
@@ -127,6 +144,10 @@ class AzureService:
         self.data: dict[tuple[str, str], dict[str, Any]] = {}
         self.jobs: dict[str, dict[str, Any]] = {}
         self.blobs: dict[tuple[str, str], bytes] = {}  # (container, path) -> content
+        self.containers = {"data", "drift-mltables", DEFAULT_CONTAINER}
+        self.computes = {"cpu-cluster", "testCompute", "automl-cpu-cluster"}
+        # The workspace's default datastore, as recorded: it stores the account key.
+        self.datastores["workspaceblobstore"] = _default_datastore()
         self.page_size = page_size
         self.list_order = list_order  # "newest" first, or "shuffled" (no order promised)
         self.fault: Fault | None = None
@@ -214,7 +235,21 @@ class AzureService:
     # ARM ------------------------------------------------------------------------------------
 
     def _arm(self, r: Seen) -> Reply:
-        parts = [unquote(p) for p in r.path.strip("/").split("/")]
+        parts = [unquote(p) for p in r.path.strip("/").split("/")] if r.path.strip("/") else []
+        if not parts and r.method == "GET":  # the workspace itself
+            body = recorded_response("workspace_and_compute.json", path_end="/workspaces/00000")
+            return Reply(200, _moved(body, "00000", WORKSPACE))
+        if parts[:1] == ["computes"] and len(parts) == 2 and r.method == "GET":
+            if parts[1] not in self.computes:
+                return Reply(404, error_body("UserError", f"compute {parts[1]} not found"))
+            return Reply(
+                200,
+                _moved(
+                    recorded_response("workspace_and_compute.json", path_end="/cpu-cluster"),
+                    "cpu-cluster",
+                    parts[1],
+                ),
+            )
         if parts[:1] == ["datastores"]:
             return self._datastores(r, parts[1:])
         if parts[:1] == ["data"] and len(parts) == 4 and parts[2] == "versions":
@@ -224,6 +259,13 @@ class AzureService:
         return Reply(404, error_body("NotFound", f"the fake has no {r.method} {r.path}"))
 
     def _datastores(self, r: Seen, rest: list[str]) -> Reply:
+        if not rest:  # list; azure-ai-ml's get_default() asks for isDefault=true
+            found = [
+                d
+                for d in self.datastores.values()
+                if r.query.get("isDefault") != "true" or d["properties"].get("isDefault")
+            ]
+            return Reply(200, {"value": found})
         name = rest[0]
         if len(rest) == 2 and rest[1] == "listSecrets" and r.method == "POST":
             if name not in self.datastores:
@@ -367,6 +409,10 @@ class AzureService:
 
     def _storage(self, r: Seen) -> Reply:
         container, _, path = r.path.lstrip("/").partition("/")
+        if container not in self.containers:
+            return Reply(404, b"", {"x-ms-error-code": "ContainerNotFound"})
+        if r.method == "PUT" and r.query.get("restype") == "container":
+            return Reply(409, b"", {"x-ms-error-code": "ContainerAlreadyExists"})
         if r.query.get("resource") == "filesystem" and not path:  # dfs list paths
             prefix = r.query.get("directory", "").strip("/")
             names = sorted(
@@ -406,6 +452,8 @@ class AzureService:
             return Reply(
                 404, b"", {"x-ms-error-code": "BlobNotFound", "x-ms-version": "2021-06-08"}
             )
+        if r.method == "PUT" and r.query.get("comp") == "metadata":
+            return Reply(200, b"", blob_headers)
         content = self.blobs[key]
         size = len(content)
         if r.method == "HEAD":
@@ -504,11 +552,26 @@ def _respond(service: AzureService, request: Any, via: str) -> Any:
     return response
 
 
+DEFAULT_CONTAINER = "azureml-blobstore-a6d5a3b8-8717-4928-b8f7-4c9f36d21085"
+
+
+def _default_datastore() -> dict[str, Any]:
+    body = recorded_response("sdk_local_upload_mltable.json")
+    body["properties"]["accountName"] = ACCOUNT  # one storage account in this fake
+    return body
+
+
 def _key_bearing(r: Seen) -> bool:
     lowered = r.path.lower()
     fetches_key = lowered.endswith(("/listsecrets", "/listkeys")) or "getsas" in lowered
     uses_key = "sig" in r.query or r.headers.get("authorization", "").startswith("SharedKey")
     return fetches_key or uses_key
+
+
+def _moved(body: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+    out = copy.deepcopy(body)
+    out["name"] = new
+    return out
 
 
 def _fault_reply(status: int) -> Reply:
