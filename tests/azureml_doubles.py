@@ -335,6 +335,16 @@ class JobsDouble:
             created_at=stored.created_at, created_by="someone@example.com"
         )
         run = dict(rest.properties.properties or {})
+        if str(rest.properties.job_type) in ("Command", "JobType.COMMAND"):
+            # What the service adds to a command job (recorded: job_command.json).
+            run["_azureml.ComputeTargetType"] = "amlctrain"
+            rest.properties.outputs = {
+                **(rest.properties.outputs or {}),
+                "default": rest_models.UriFolderJobOutput(
+                    uri=f"azureml://datastores/workspaceartifactstore/ExperimentRun/dcid.{stored.name}",
+                    mode="ReadWriteMount",
+                ),
+            }
         for key, when in (("StartTimeUtc", stored.started_at), ("EndTimeUtc", stored.ended_at)):
             if when is not None:
                 run[key] = when.isoformat()
@@ -405,6 +415,7 @@ class DataDouble:
             )
             self.uploads[path] = files
             data.path = path
+        path = _as_stored(path)
         key = (data.name, str(data.version))
         existing = self._versions.get(key)
         if existing is not None and existing.path != path:
@@ -413,8 +424,21 @@ class DataDouble:
             existing.tags = dict(data.tags or {})  # tags of a version are mutable
         else:
             self._versions[key] = _copy_data(data)
+            self._versions[key].path = path
         self.service.leave(fault)
         return _copy_data(self._versions[key])
+
+
+def _as_stored(path: str) -> str:
+    """The service keeps a data URI in long form with a trailing slash (recorded:
+    sdk_local_upload_mltable.json)."""
+    short = "azureml://datastores/"
+    if path.startswith(short):
+        path = (
+            f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/{RESOURCE_GROUP}/"
+            f"workspaces/{WORKSPACE}/datastores/" + path[len(short) :]
+        )
+    return path if path.endswith("/") else path + "/"
 
 
 def _copy_data(data: Data) -> Data:

@@ -9,33 +9,42 @@ Finding the newest job of each group
     `drift.data_version`), so one listing with `tag="drift.group"` returns drift's own jobs and
     nothing else, however long the workspace's history. A wanted group with no drift job yet
     (its only jobs are the seeds users submitted) costs one bounded scan of the unfiltered list:
-    at most `seed_scan_limit` jobs, in the order the service returns them (newest first),
-    stopping after the page on which every such group has been seen. Once drift has submitted
-    a job for a group, the scan is not needed for it again.
+    the first `seed_scan_limit` jobs it returns. `Jobs_List` promises no order, so the scan
+    reads the whole bound (it never stops at "every group seen") and orders what it found by
+    creation time. Once drift has submitted a job for a group, the scan is not needed again.
 
     Limits of this: a job a user submits by hand for a group drift already manages is seen only
     if it carries the `drift.group` tag (copying a drift job in the studio keeps the tags), and a
-    seed older than the newest `seed_scan_limit` jobs of the workspace is not found.
+    seed that is not among the first `seed_scan_limit` jobs the list returns is not found.
 
 Service calls per run (P = the service's page size, D = drift's active jobs in the workspace)
-    plan:    ceil(D / P) list pages, 1 while D <= P; plus at most ceil(seed_scan_limit / P) pages
-             only while some wanted group has never been submitted (or when no groups are given).
-    submit:  3 per group: get the new name (404), get the source, create; +1 get when the create
-             is refused or retried (to find a job an earlier attempt created).
+    plan:    ceil(D / P) list pages, 1 while D <= P; plus ceil(seed_scan_limit / P) pages (fewer
+             when the workspace has fewer jobs) only while some wanted group has never been
+             submitted (or when no groups are given); + 1 workspace GET per process, which
+             azure-ai-ml makes for the studio URL of the first job it reads.
+    submit:  3 per group: get the new name (404), get the source, create (without azure-ai-ml's
+             client-side validation, which reads the compute); +1 get when the create is
+             refused or retried (to find a job an earlier attempt created).
     poll:    1 get per poll.
-    cancel:  1; +1 get when the service refuses the cancel (to see whether the job has ended).
+    cancel:  1 (no poller: the LRO is not followed); +1 get when the service refuses the cancel
+             (to see whether the job has ended).
     Each retry of a transient fault (408/429/5xx) by `azure_errors.call` is one more call.
 
 Cloning
-    `jobs.get` returns a new entity on every call, so the fetched source is changed in place: new
-    name, rebound inputs, merged tags, and the fields that describe the source's run dropped (ARM
-    id, status, creation context, the Studio/Tracking endpoints, `_azureml.*` run properties).
-    The id matters: given an entity with an id, `create_or_update` takes azure-ai-ml's
-    "metadata-only" path and patches the job it names. Inputs are rebound where azure-ai-ml
-    reads them when it submits: for command jobs (`Command` nodes, what `load_job` and
-    `jobs.get` return) that is `_job_inputs`, not `inputs`, so both are set; for pipeline jobs
-    it is the top-level `PipelineInput`. Nested components, literal inputs, outputs, compute,
-    environment and settings are left as they are.
+    The clone is built from the fetched source by an allow-list: the fields the REST model of
+    its job type lets a client send on create (`prepare_clone`), without what the service wrote
+    into them about the source's run (its artifact folder as `outputs.default`, run times and
+    sources in `properties`, the Studio/Tracking endpoints, AutoML/HyperDrive result tags). It
+    gets drift's name and tags, is never archived, and its `dataAssets` inputs are rebound
+    where azure-ai-ml reads them when it submits: for command jobs (`Command` nodes) that is
+    `_job_inputs`, not `inputs`, so both are set; for pipeline jobs the top-level
+    `PipelineInput`; for AutoML jobs `training_data`/`validation_data`/`test_data`. Steps,
+    literal inputs, outputs, compute, environment and settings are the source's.
+
+Run times
+    The job resource has no start/end fields, and its `systemData` has `createdAt` only:
+    `run_times` reads the job's own times from its properties (`StartTimeUtc`/`EndTimeUtc`,
+    or a pipeline's `azureml.pipelines.stages`), and leaves them None when absent.
 """
 
 from __future__ import annotations
@@ -238,7 +247,10 @@ class AzureJobs:
                 if done is not None:
                     return done
             try:
-                return self._ml.jobs.create_or_update(clone)
+                # The clone is a job the service already accepted once; azure-ai-ml's own
+                # validation would only GET its compute again (2 requests, computes/read), and a
+                # 503 there comes back as a ValidationException, indistinguishable from a bad job.
+                return self._ml.jobs.create_or_update(clone, skip_validation=True)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -253,9 +265,7 @@ class AzureJobs:
     # Polling and cancelling ------------------------------------------------------------------
 
     def get_state(self, name: str) -> JobState:
-        """Status as Azure ML reports it. `started_at` is the job's creation (so a duration
-        includes queueing) and `ended_at` its last modification once it is terminal: the job
-        resource carries no run start/end times."""
+        """Status as Azure ML reports it, with the job's own run times (`run_times`)."""
         job = self._get(name)
         if job is None:
             raise JobNotFound(

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
+from azure.ai.ml import MLClient
+from azure.storage.blob import BlobServiceClient, ExponentialRetry
 
 from drift.backends.azure_clients import blob_service, ml_client
 from drift.backends.azure_errors import RetryPolicy, Where
@@ -38,18 +41,38 @@ def service() -> Iterator[AzureService]:
     forget_checked_datastores()
 
 
-def clients(service: AzureService) -> tuple[object, object]:
-    """drift's MLClient and MLTable container client, as bootstrap builds them."""
+def clients(service: AzureService, stacked: bool = False) -> tuple[Any, Any]:
+    """drift's MLClient and MLTable container client, as bootstrap builds them; `stacked`:
+    with the SDKs' own default retries left on (what drift did before), their backoff set to
+    zero so that a measurement does not sleep."""
     transport = ServiceTransport(service)
-    ml = ml_client(StaticToken(), WS, transport=transport)
-    container = blob_service(StaticToken(), ACCOUNT, transport=transport).get_container_client(
-        "drift-mltables"
-    )
-    return ml, container
+    if not stacked:
+        ml = ml_client(StaticToken(), WS, transport=transport)
+        blobs = blob_service(StaticToken(), ACCOUNT, transport=transport)
+    else:
+        ml = MLClient(
+            StaticToken(),
+            WS.subscription_id,
+            WS.resource_group,
+            WS.workspace_name,
+            transport=transport,
+            retry_backoff_factor=0,
+        )
+        blobs = BlobServiceClient(
+            f"https://{ACCOUNT}.blob.core.windows.net",
+            credential=StaticToken(),
+            transport=transport,
+            retry_policy=ExponentialRetry(
+                initial_backoff=0, increment_base=0, random_jitter_range=0
+            ),
+        )
+    return ml, blobs.get_container_client("drift-mltables")
 
 
-def make_registry(service: AzureService, policy: RetryPolicy = NO_WAIT) -> AzureRegistry:
-    ml, container = clients(service)
+def make_registry(
+    service: AzureService, policy: RetryPolicy = NO_WAIT, stacked: bool = False
+) -> AzureRegistry:
+    ml, container = clients(service, stacked)
     return AzureRegistry(
         ml,
         datastore_name="drift_lake",
@@ -62,8 +85,10 @@ def make_registry(service: AzureService, policy: RetryPolicy = NO_WAIT) -> Azure
     )
 
 
-def make_jobs(service: AzureService, policy: RetryPolicy = NO_WAIT, **kwargs) -> AzureJobs:
-    ml, _ = clients(service)
+def make_jobs(
+    service: AzureService, policy: RetryPolicy = NO_WAIT, stacked: bool = False, **kwargs: Any
+) -> AzureJobs:
+    ml, _ = clients(service, stacked)
     return AzureJobs(ml, where=WHERE, policy=policy, sleep=lambda s: None, **kwargs)
 
 

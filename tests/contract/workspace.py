@@ -83,7 +83,7 @@ class LakeCommits:
         return None
 
 
-def services(service: AzureService, **job_kwargs: Any) -> Services:
+def services(service: AzureService, stacked: bool = False, **job_kwargs: Any) -> Services:
     config = parse_config(
         {
             "backend": "azure",
@@ -105,6 +105,7 @@ def services(service: AzureService, **job_kwargs: Any) -> Services:
             },
         }
     )
-    registry = make_registry(service)
+    registry = make_registry(service, stacked=stacked)
     commits = LakeCommits(registry.datastore_uri(TABLE))
-    return Services(config, commits, registry, make_jobs(service, **job_kwargs), TABLE)
+    jobs = make_jobs(service, stacked=stacked, **job_kwargs)
+    return Services(config, commits, registry, jobs, TABLE)

@@ -88,8 +88,11 @@ def comparable(job: Job, bound: tuple[str, ...] = ()) -> dict[str, Any]:
     d = job._to_dict()
     out = {k: v for k, v in d.items() if k not in ("name", "tags", *RUN_FIELDS)}
     out["inputs"] = {k: v for k, v in (d.get("inputs") or {}).items() if k not in bound}
+    # The service's own output (the run's artifact folder) and run properties.
+    out["outputs"] = {k: v for k, v in (d.get("outputs") or {}).items() if k != "default"}
+    out.pop("properties", None)
     if isinstance(d.get("component"), dict):
-        drop = ("name", "tags", "creation_context")
+        drop = ("name", "tags", "creation_context", "outputs")
         out["component"] = {k: v for k, v in d["component"].items() if k not in drop}
     return out
 
