@@ -1,11 +1,11 @@
 """The Azure SDK clients drift builds, and which layer retries what.
 
-Three layers could retry one call: azure-core's `RetryPolicy` inside every SDK client (10
-retries by default for Azure ML's ARM clients), drift's adapter (`azure_errors.call`: bounded
-attempts and time, full jitter, honours `Retry-After`, knows permanent from transient and
-finds a create that went through before its 503), and the durable activity retry around the
-whole activity (`orchestration.SERVICE_RETRY`). Stacked, a run of 503s multiplies: 11 x 6 x 6
-HTTP attempts for one call. So:
+Three layers could retry one call: azure-core's `RetryPolicy` inside every SDK client (by
+default 3 more attempts on a 408/429/5xx status, 10 in all, with backoff), drift's adapter
+(`azure_errors.call`: bounded attempts and time, full jitter, honours `Retry-After`, knows
+permanent from transient and finds a create that went through before its 503), and the
+durable activity retry around the whole activity (`orchestration.SERVICE_RETRY`). Stacked, a
+run of 503s multiplies: 4 x 6 x 6 = 144 HTTP attempts for one activity (measured). So:
 
 - the SDK clients drift builds do not retry (`retry_total=0`): one HTTP request per attempt;
 - drift's adapter retries each service call (`DEFAULT_POLICY`: 6 attempts, 120 s at most);

@@ -462,7 +462,13 @@ def creatable_fields(model: type) -> list[str]:
             visibility = getattr(value, "_visibility", None)
             if visibility is not None:
                 fields[attr] = tuple(visibility)
-    return sorted(attr for attr, visibility in fields.items() if "create" in visibility)
+    creatable = sorted(attr for attr, visibility in fields.items() if "create" in visibility)
+    if not creatable:  # azure-ai-ml changed how its REST models declare fields
+        raise PermanentError(
+            f"cannot tell which fields of {model.__name__} a client may send: azure-ai-ml's "
+            "REST model declares no field visibility; drift will not guess what to copy"
+        )
+    return creatable
 
 
 def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:

@@ -32,7 +32,7 @@ from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
+from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
@@ -609,7 +609,3 @@ def flaky(rate: float, seed: int = 1, status: int = 503) -> Fault:
         return None
 
     return fault
-
-
-def quoted(path: str) -> str:
-    return quote(path, safe="/")

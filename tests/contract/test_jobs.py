@@ -305,3 +305,15 @@ def _operation(path: str) -> str:
 def test_jobs_fixture_is_reusable(service: AzureService) -> None:
     seed(service)
     assert make_jobs(service).get_job(COMMAND) is not None
+
+
+def test_the_allow_list_comes_from_the_rest_models() -> None:
+    from azure.ai.ml._restclient.arm_ml_service import models
+
+    from drift.backends.azure_jobs import creatable_fields
+
+    command = creatable_fields(models.CommandJob)
+    assert {"command", "inputs", "outputs", "environment_id", "compute_id", "tags"} <= set(command)
+    assert not {"status", "parameters"} & set(command)  # read-only: the service's
+    assert "status" not in creatable_fields(models.PipelineJob)
+    assert "task_details" in creatable_fields(models.AutoMLJob)
