@@ -80,6 +80,11 @@ def test_register_sends_these_requests_and_no_key_bearing_one(
         ),
     ]
     assert service.key_bearing() == []
+    # azure-ai-ml uploaded nothing (a remote path skips its LocalUpload) and no request went to
+    # the workspace's default datastore.
+    assert not any(
+        "LocalUpload" in r.path or "workspaceblobstore" in r.path for r in service.requests
+    )
     assert all(
         r.headers.get("authorization", "").startswith("Bearer ")
         for r in service.requests
