@@ -36,12 +36,22 @@ from bench import (
     b4_burst,
     b5_table_age,
     b6_newest_job,
+    b9_retries,
     tables,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {
-    m.ID: m for m in (b1_reaction, b2_growth, b3_compute, b4_burst, b5_table_age, b6_newest_job)
+    m.ID: m
+    for m in (
+        b1_reaction,
+        b2_growth,
+        b3_compute,
+        b4_burst,
+        b5_table_age,
+        b6_newest_job,
+        b9_retries,
+    )
 }
 IDS = tuple(sorted(MODULES))
 
@@ -117,6 +127,7 @@ def run(quick: bool, only: list[str], workers: int, log: Callable[[str], None]) 
         steps: list[tuple[str, Callable[[], Json]]] = [
             ("B3", lambda: b3_compute.run(quick, work / "b3")),
             ("B6", lambda: b6_newest_job.measure(quick)),
+            ("B9", lambda: b9_retries.measure(quick)),
             ("B4", lambda: b4_burst.run(quick, work / "b4" / "app", b4_table, built["B4"])),
             (
                 "B5",

@@ -68,8 +68,9 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "```",
         "",
         "`--quick` runs B1 on 10 commits, B2 on 1 and 10 groups × 10 and 40 polls, B3 on ten "
-        "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits and B6 on workspaces "
-        "of 100 and 1,000 jobs; `tests/bench/test_bench_quick.py` runs it and checks the "
+        "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits, B6 on workspaces "
+        "of 100 and 1,000 jobs and B9 on 3 runs under faults; `tests/bench/test_bench_quick.py` "
+        "runs it and checks the "
         "invariants (never the times).",
         "",
         f"Raw figures: [`{res}`]({res}) (one object per benchmark: parameters, measured, "
@@ -91,6 +92,7 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "B4": _b4,
         "B5": _b5,
         "B6": _b6,
+        "B9": _b9,
     }
     for bid, result in bench.items():
         out += [f"## {bid}. {result['title']}", "", f"**{result['headline']}.**", ""]
@@ -202,6 +204,19 @@ def _summary_rows(bench: Json) -> list[list[str]]:
             ]
         )
     return rows
+
+
+def _b9_summary_row(result: Json) -> list[Any]:
+    m, b = result["measured"], result["baseline"]
+    attempts = result["parameters"]["durable_attempts"]
+    return [
+        "B9",
+        "HTTP attempts per activity call, persistent 503",
+        f"{m['persistent_503_per_call']} ({m['persistent_503_per_call'] * attempts} per activity); "
+        f"30% faults: {m['faults']['completed']} of {m['faults']['runs']} runs",
+        f"{b['persistent_503_per_call']} ({b['persistent_503_per_call'] * attempts} per activity)",
+        f"{times(result['ratio']['persistent_503'])} fewer attempts",
+    ]
 
 
 def _b2_summary_row(result: Json) -> Json:
@@ -420,6 +435,52 @@ def _b6(r: Json) -> list[str]:
     return [table(header, rows)]
 
 
+def _b9(r: Json) -> list[str]:
+    rows = [
+        [
+            x["operation"],
+            x["drift_per_call"],
+            x["drift_per_activity"],
+            x["baseline_per_call"],
+            x["baseline_per_activity"],
+        ]
+        for x in r["rows"]
+    ]
+    header = [
+        "activity",
+        "drift: HTTP per call",
+        "drift: per activity (6 durable attempts)",
+        "SDK retry stacked: per call",
+        "SDK retry stacked: per activity",
+    ]
+    faults = []
+    for label, f in (
+        ("drift", r["measured"]["faults"]),
+        ("SDK retry stacked", r["baseline"]["faults"]),
+    ):
+        faults.append(
+            [
+                label,
+                f"{f['completed']} of {f['runs']}",
+                f["activity_calls"],
+                f["http_per_call_mean"],
+                f["http_per_call_max"],
+                f["durable_retries"],
+                f"{f['jobs_created']} of {f['jobs_expected']}",
+            ]
+        )
+    header2 = [
+        f"{int(r['parameters']['fault_rate'] * 100)}% faults (half after taking effect)",
+        "runs completed",
+        "activity calls",
+        "HTTP per call (mean)",
+        "HTTP per call (max)",
+        "durable retries",
+        "jobs created",
+    ]
+    return [table(header, rows), "", table(header2, faults)]
+
+
 # Plots --------------------------------------------------------------------------------------
 
 PLOTS = {
@@ -449,6 +510,8 @@ def plots(data: Json, img_dir: Path, require: bool) -> list[str] | str:
     written = []
     plt.rcParams.update({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
     for bid, result in data["benchmarks"].items():
+        if bid not in draw:  # B9 is a table of counts
+            continue
         fig = draw[bid](plt, result)
         fig.tight_layout()
         fig.savefig(img_dir / PLOTS[bid], dpi=110)

@@ -156,6 +156,7 @@ def plan_retraining(services: Services, args: Json) -> Json:
         args["data_version"],
         groups,
         salt=args.get("salt") or "",
+        assets={"mltable": params.mltable_name, "uri_folder": params.uri_folder_name},
     )
     return {
         **plan.to_dict(),

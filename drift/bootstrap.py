@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import logging
 import os
+import warnings
 from dataclasses import dataclass, field
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
 from drift.config import DriftConfig
 from drift.run_history import LocalRunHistory, NoHistory, RunHistory
+
+log = logging.getLogger("drift.azure")
 
 
 class BackendUnavailable(RuntimeError):
@@ -71,8 +75,7 @@ def build_services(config: DriftConfig, auth: AuthOptions | None = None) -> Serv
 
 def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
     """Azure ML and ADLS Gen2 (the `databricks` runner uses the same services)."""
-    from azure.ai.ml import MLClient
-
+    from drift.backends.azure_clients import blob_service, ml_client
     from drift.backends.azure_commits import AzureCommits
     from drift.backends.azure_credentials import credential_for
     from drift.backends.azure_errors import Where
@@ -88,18 +91,40 @@ def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
     where = Where(
         f"Azure ML workspace {ws.workspace_name} ({ws.resource_group})", str(cred.identity)
     )
-    ml = MLClient(cred.token_credential, ws.subscription_id, ws.resource_group, ws.workspace_name)
+    ml = ml_client(cred.token_credential, ws)
+    if p.store_datastore_credentials:
+        warn_store_credentials()
+    mltables = blob_service(cred.token_credential, p.storage_account_name).get_container_client(
+        p.mltable_container
+    )
     registry = AzureRegistry(
         ml,
         datastore_name=p.datastore_name,
         account=p.storage_account_name,
         container=p.container_name,
         where=where,
+        mltables=mltables,
+        mltable_container=p.mltable_container,
+        mltable_datastore=p.mltable_datastore_name,
         store_credentials=cred.token_credential if p.store_datastore_credentials else None,
     )
     commits = AzureCommits(p.storage_account_name, p.container_name, cred)
     table = (p.container_data_path or "").strip("/")
     return Services(config, commits, registry, AzureJobs(ml, where=where), table)
+
+
+STORE_CREDENTIALS_DEPRECATED = (
+    "storeDatastoreCredentials is deprecated and will be removed: it writes the service "
+    "principal's secret into the workspace datastore, where anyone allowed to list datastore "
+    "secrets can read it. Leave it false: the datastore is identity-based and jobs read the "
+    "lake as their own identity (see README, The Azure backend)."
+)
+
+
+def warn_store_credentials() -> None:
+    """Say, once per call, why `storeDatastoreCredentials` should go."""
+    warnings.warn(STORE_CREDENTIALS_DEPRECATED, DeprecationWarning, stacklevel=3)
+    log.warning(STORE_CREDENTIALS_DEPRECATED)
 
 
 def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:

@@ -130,7 +130,18 @@ class Parameters(_Strict):
     databricks_jobs: tuple[DatabricksJobGroup, ...] = Field((), alias="databricksJobs")
     # Azure: the ADLS Gen2 datastore drift registers through; identity-based unless asked.
     datastore_name: str = Field("drift_lake", alias="datastoreName", pattern=r"^[A-Za-z0-9_]+$")
+    # Deprecated: stores the service principal's secret in the workspace (see the README).
     store_datastore_credentials: bool = Field(False, alias="storeDatastoreCredentials")
+    # Where drift writes MLTable files as its own identity, and the identity-based datastore
+    # over that container through which the MLTable assets are registered.
+    mltable_container: str = Field(
+        "drift-mltables",
+        alias="mltableContainer",
+        pattern=r"^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$",
+    )
+    mltable_datastore_name: str = Field(
+        "drift_mltables", alias="mltableDatastoreName", pattern=r"^[A-Za-z0-9_]+$"
+    )
 
     @field_validator("data_assets")
     @classmethod

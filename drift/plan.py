@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -101,8 +101,16 @@ def build_plan(
     data_version: str,
     groups: Sequence[str] = (),
     salt: str = "",
+    assets: Mapping[str, str] | None = None,
 ) -> Plan:
     """Clone each selected group's newest job with the bound inputs on `data_version`.
+
+    `assets` maps an input type to the asset registered for it at every version (`mltable`
+    -> the MLTable asset, `uri_folder` -> the uri_folder asset): each bound input is bound to
+    the asset of its own type, whichever of the pair its `dataAssets` entry names, and a group
+    with a bound input of a type drift registers no asset for is left alone with a reason
+    naming the input, its type and the assets. Without `assets` the input keeps its type and
+    is bound to the asset its entry names.
 
     `salt` makes new names for a deliberate retrain on data a group already trained on (a
     monitoring violation); it is deterministic per trigger, so retries still find their job.
@@ -121,8 +129,11 @@ def build_plan(
         # keeping the source it was cloned from.
         source_name = job.tags.get(TAG_SOURCE_JOB, job.name) if job.name == target else job.name
         bound = {name: inp for name, inp in job.inputs.items() if name in by_input}
+        ours = set(assets.values()) if assets else set()
         foreign = {
-            n: a for n, inp in bound.items() if (a := _asset_of(inp)) not in (None, by_input[n])
+            n: a
+            for n, inp in bound.items()
+            if (a := _asset_of(inp)) not in (None, by_input[n], *ours)
         }
         if foreign:  # another table's asset under the same input name: not this table's group
             name, asset = sorted(foreign.items())[0]
@@ -135,8 +146,21 @@ def build_plan(
                 f"newest job {job.name} has none of the inputs {sorted(by_input)}"
             )
             continue
+        bind_to = {name: by_input[name] for name in bound}
+        if assets is not None:
+            untyped = sorted(n for n, inp in bound.items() if inp.type not in assets)
+            if untyped:
+                name = untyped[0]
+                registered = ", ".join(f"{a} ({t})" for t, a in sorted(assets.items()))
+                plan.left_alone[group] = (
+                    f"newest job {job.name}: input {name} is {bound[name].type}, and drift "
+                    f"registers no asset of that type for {by_input[name]} "
+                    f"(it registers {registered})"
+                )
+                continue
+            bind_to = {name: assets[inp.type] for name, inp in bound.items()}
         inputs = {
-            name: JobInput(inp.type, f"azureml:{by_input[name]}:{data_version}", inp.mode)
+            name: JobInput(inp.type, f"azureml:{bind_to[name]}:{data_version}", inp.mode)
             for name, inp in bound.items()
         }
         baseline = job.tags.get(TAG_BASELINE) if job.name == target else trained_on(job, by_input)

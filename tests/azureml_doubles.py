@@ -163,6 +163,11 @@ class StoredJob:
     tags: dict[str, str]
     status: str
     modified_at: datetime
+    started_at: datetime | None = None  # when it first ran (the service's StartTimeUtc)
+    ended_at: datetime | None = None  # when it reached a terminal state (EndTimeUtc)
+
+
+_RUNNING = frozenset({"Running", "Finalizing", "CancelRequested"})
 
 
 class JobsDouble:
@@ -199,6 +204,10 @@ class JobsDouble:
         stored = self._jobs[name]
         stored.status = status
         stored.modified_at = self._tick()
+        if status in _RUNNING | TERMINAL and stored.started_at is None:
+            stored.started_at = stored.modified_at
+        if status in TERMINAL:
+            stored.ended_at = stored.modified_at
 
     def names(self) -> list[str]:
         return list(self._jobs)
@@ -320,11 +329,26 @@ class JobsDouble:
                 job_service_type="Tracking", endpoint=f"azureml://tracking/{stored.name}"
             ),
         }
+        # As recorded (tests/data/azureml_recordings): a job's systemData has createdAt only,
+        # and its run times are properties the service writes once it runs and ends.
         rest.system_data = rest_models.SystemData(
-            created_at=stored.created_at,
-            created_by="someone@example.com",
-            last_modified_at=stored.modified_at,
+            created_at=stored.created_at, created_by="someone@example.com"
         )
+        run = dict(rest.properties.properties or {})
+        if str(rest.properties.job_type) in ("Command", "JobType.COMMAND"):
+            # What the service adds to a command job (recorded: job_command.json).
+            run["_azureml.ComputeTargetType"] = "amlctrain"
+            rest.properties.outputs = {
+                **(rest.properties.outputs or {}),
+                "default": rest_models.UriFolderJobOutput(
+                    uri=f"azureml://datastores/workspaceartifactstore/ExperimentRun/dcid.{stored.name}",
+                    mode="ReadWriteMount",
+                ),
+            }
+        for key, when in (("StartTimeUtc", stored.started_at), ("EndTimeUtc", stored.ended_at)):
+            if when is not None:
+                run[key] = when.isoformat()
+        rest.properties.properties = run
         return Job._from_rest_object(rest)
 
 
@@ -391,6 +415,7 @@ class DataDouble:
             )
             self.uploads[path] = files
             data.path = path
+        path = _as_stored(path)
         key = (data.name, str(data.version))
         existing = self._versions.get(key)
         if existing is not None and existing.path != path:
@@ -399,8 +424,21 @@ class DataDouble:
             existing.tags = dict(data.tags or {})  # tags of a version are mutable
         else:
             self._versions[key] = _copy_data(data)
+            self._versions[key].path = path
         self.service.leave(fault)
         return _copy_data(self._versions[key])
+
+
+def _as_stored(path: str) -> str:
+    """The service keeps a data URI in long form with a trailing slash (recorded:
+    sdk_local_upload_mltable.json)."""
+    short = "azureml://datastores/"
+    if path.startswith(short):
+        path = (
+            f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/{RESOURCE_GROUP}/"
+            f"workspaces/{WORKSPACE}/datastores/" + path[len(short) :]
+        )
+    return path if path.endswith("/") else path + "/"
 
 
 def _copy_data(data: Data) -> Data:
@@ -442,6 +480,53 @@ class DatastoresDouble:
         return datastore
 
 
+# Blob container (drift's MLTable files) -------------------------------------------------------
+
+
+class _Download:
+    def __init__(self, content: bytes) -> None:
+        self._content = content
+
+    def readall(self) -> bytes:
+        return self._content
+
+
+@dataclass
+class BlobDouble:
+    container: ContainerDouble
+    name: str
+
+    def upload_blob(self, data: bytes, *, overwrite: bool = False, **kwargs: Any) -> dict:
+        fault = self.container.service.enter("blobs.upload", self.name)
+        if self.name in self.container.blobs and not overwrite:
+            raise ResourceExistsError(message="The specified blob already exists.")
+        self.container.blobs[self.name] = bytes(data)
+        self.container.service.leave(fault)
+        return {}
+
+    def download_blob(self, **kwargs: Any) -> _Download:
+        fault = self.container.service.enter("blobs.download", self.name)
+        if self.name not in self.container.blobs:
+            raise ResourceNotFoundError(message="The specified blob does not exist.")
+        self.container.service.leave(fault)
+        return _Download(self.container.blobs[self.name])
+
+
+@dataclass
+class ContainerDouble:
+    """azure-storage-blob's `ContainerClient`, as far as drift writes MLTable files with it."""
+
+    service: Service
+    name: str = "drift-mltables"
+    blobs: dict[str, bytes] = field(default_factory=dict)
+
+    def get_blob_client(self, blob: str) -> BlobDouble:
+        return BlobDouble(self, blob)
+
+    def text(self, blob: str) -> str:
+        return self.blobs[blob].decode("utf-8")
+
+
 # The client ----------------------------------------------------------------------------------
 
 
@@ -452,6 +537,7 @@ class Workspace:
     jobs: JobsDouble
     data: DataDouble
     datastores: DatastoresDouble
+    mltables: ContainerDouble
 
 
 def workspace(page_size: int = 50) -> Workspace:
@@ -469,7 +555,7 @@ def workspace(page_size: int = 50) -> Workspace:
     client._jobs = jobs  # type: ignore[assignment]
     client._data = data  # type: ignore[assignment]
     client._datastores = datastores  # type: ignore[assignment]
-    return Workspace(service, client, jobs, data, datastores)
+    return Workspace(service, client, jobs, data, datastores, ContainerDouble(service))
 
 
 # The wire: a real MLClient whose HTTP transport answers from a script -------------------------

@@ -11,6 +11,15 @@ import pytest
 from deltalake import DeltaTable, write_deltalake
 
 
+@pytest.fixture(autouse=True)
+def _fresh_datastore_checks() -> None:
+    """The Azure registry remembers, per process, which workspace datastores it has checked;
+    every test starts with a workspace it has not seen, whatever ran before it."""
+    from drift.backends.azure_registry import forget_checked_datastores
+
+    forget_checked_datastores()
+
+
 class DeltaTableDir:
     """A Delta table folder under tmp_path, with helpers to write and read its log."""
 

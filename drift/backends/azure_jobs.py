@@ -9,37 +9,47 @@ Finding the newest job of each group
     `drift.data_version`), so one listing with `tag="drift.group"` returns drift's own jobs and
     nothing else, however long the workspace's history. A wanted group with no drift job yet
     (its only jobs are the seeds users submitted) costs one bounded scan of the unfiltered list:
-    at most `seed_scan_limit` jobs, in the order the service returns them (newest first),
-    stopping after the page on which every such group has been seen. Once drift has submitted
-    a job for a group, the scan is not needed for it again.
+    the first `seed_scan_limit` jobs it returns. `Jobs_List` promises no order, so the scan
+    reads the whole bound (it never stops at "every group seen") and orders what it found by
+    creation time. Once drift has submitted a job for a group, the scan is not needed again.
 
     Limits of this: a job a user submits by hand for a group drift already manages is seen only
     if it carries the `drift.group` tag (copying a drift job in the studio keeps the tags), and a
-    seed older than the newest `seed_scan_limit` jobs of the workspace is not found.
+    seed that is not among the first `seed_scan_limit` jobs the list returns is not found.
 
 Service calls per run (P = the service's page size, D = drift's active jobs in the workspace)
-    plan:    ceil(D / P) list pages, 1 while D <= P; plus at most ceil(seed_scan_limit / P) pages
-             only while some wanted group has never been submitted (or when no groups are given).
-    submit:  3 per group: get the new name (404), get the source, create; +1 get when the create
-             is refused or retried (to find a job an earlier attempt created).
+    plan:    ceil(D / P) list pages, 1 while D <= P; plus ceil(seed_scan_limit / P) pages (fewer
+             when the workspace has fewer jobs) only while some wanted group has never been
+             submitted (or when no groups are given); + 1 workspace GET per process, which
+             azure-ai-ml makes for the studio URL of the first job it reads.
+    submit:  3 per group: get the new name (404), get the source, create (without azure-ai-ml's
+             client-side validation, which reads the compute); +1 get when the create is
+             refused or retried (to find a job an earlier attempt created).
     poll:    1 get per poll.
-    cancel:  1; +1 get when the service refuses the cancel (to see whether the job has ended).
+    cancel:  1 (no poller: the LRO is not followed); +1 get when the service refuses the cancel
+             (to see whether the job has ended).
     Each retry of a transient fault (408/429/5xx) by `azure_errors.call` is one more call.
 
 Cloning
-    `jobs.get` returns a new entity on every call, so the fetched source is changed in place: new
-    name, rebound inputs, merged tags, and the fields that describe the source's run dropped (ARM
-    id, status, creation context, the Studio/Tracking endpoints, `_azureml.*` run properties).
-    The id matters: given an entity with an id, `create_or_update` takes azure-ai-ml's
-    "metadata-only" path and patches the job it names. Inputs are rebound where azure-ai-ml
-    reads them when it submits: for command jobs (`Command` nodes, what `load_job` and
-    `jobs.get` return) that is `_job_inputs`, not `inputs`, so both are set; for pipeline jobs
-    it is the top-level `PipelineInput`. Nested components, literal inputs, outputs, compute,
-    environment and settings are left as they are.
+    The clone is built from the fetched source by an allow-list: the fields the REST model of
+    its job type lets a client send on create (`prepare_clone`), without what the service wrote
+    into them about the source's run (its artifact folder as `outputs.default`, run times and
+    sources in `properties`, the Studio/Tracking endpoints, AutoML/HyperDrive result tags). It
+    gets drift's name and tags, is never archived, and its `dataAssets` inputs are rebound
+    where azure-ai-ml reads them when it submits: for command jobs (`Command` nodes) that is
+    `_job_inputs`, not `inputs`, so both are set; for pipeline jobs the top-level
+    `PipelineInput`; for AutoML jobs `training_data`/`validation_data`/`test_data`. Steps,
+    literal inputs, outputs, compute, environment and settings are the source's.
+
+Run times
+    The job resource has no start/end fields, and its `systemData` has `createdAt` only:
+    `run_times` reads the job's own times from its properties (`StartTimeUtc`/`EndTimeUtc`,
+    or a pipeline's `azureml.pipelines.stages`), and leaves them None when absent.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -48,6 +58,8 @@ from itertools import islice
 from typing import Any, TypeVar
 
 from azure.ai.ml import Input
+from azure.ai.ml.entities import Job
+from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
 from azure.core.exceptions import ResourceNotFoundError
 
 from drift.backends.azure_errors import DEFAULT_POLICY, RetryPolicy, Where, call, is_transient
@@ -77,9 +89,54 @@ _STATUS = {s.lower(): s for s in KNOWN_STATUSES} | {"cancelled": "Canceled"}
 _FAILED = frozenset({"Failed", "NotResponding"})
 # Endpoints the service adds to every run; user-defined services (jupyter, ssh...) are kept.
 _SYSTEM_SERVICES = frozenset({"studio", "tracking"})
-# Properties the service records about one run (compute type, snapshot, log files).
-_RUN_PROPERTIES = frozenset({"ContentSnapshotId", "ProcessInfoFile", "ProcessStatusFile"})
+# What the service (or the submitting SDK) records about one run in the job's properties and
+# tags, as the recordings in tests/data/azureml_recordings show: run source and type, times,
+# pipeline stages, snapshot and log files, git of the submitter, AutoML/HyperDrive results.
+_RUN_PROPERTY_PREFIXES = ("_azureml.", "azureml.", "mlflow.source.", "_aml_system")
+_RUN_PROPERTIES = frozenset(
+    {
+        "ContentSnapshotId",
+        "ProcessInfoFile",
+        "ProcessStatusFile",
+        "StartTimeUtc",
+        "EndTimeUtc",
+        "runSource",
+        "runType",
+        "runTemplate",
+        "ClientType",
+        "ClientSdkVersion",
+        "snapshotId",
+        "SetupRunId",
+        "SetupRunContainerId",
+        "Orchestrator",
+        "attribution",
+        "root_attribution",
+        "platform",
+        "user_agent",
+        "resume_from",
+        "primary_metric_config",
+    }
+)
+_RUN_TAGS = frozenset(
+    {
+        "automl_best_child_run_id",
+        "model_explain_run",
+        "model_explain_best_run_child_id",
+        "pipeline_id",
+        "score",
+        "predicted_cost",
+        "fit_time",
+        "training_percent",
+        "iteration",
+        "run_preprocessor",
+        "run_algorithm",
+    }
+)
+_RUN_ARTIFACTS = "azureml://datastores/workspaceartifactstore/ExperimentRun/"
+# AutoML jobs keep their data here, not in `inputs`.
+_AUTOML_DATA = ("training_data", "validation_data", "test_data")
 _SHORT_ASSET = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]*(:[A-Za-z0-9_.-]+|@[A-Za-z0-9_.-]+)$")
+_FRACTION = re.compile(r"^(?P<head>.+?\.)(?P<frac>\d+)(?P<tail>.*)$")
 _SCAN_PAGE = 100  # page size used when a list result cannot be read page by page
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
@@ -139,8 +196,13 @@ class AzureJobs:
         return [tj for job in jobs if (tj := _kept(job, wanted)) is not None]
 
     def _scan_seeds(self, wanted: set[str] | None, missing: set[str] | None) -> list[TrainingJob]:
+        """The jobs of `wanted` groups among the first `seed_scan_limit` jobs the list returns.
+
+        `jobs.list` promises no order (REST `Jobs_List` takes no `$orderby`), so the scan never
+        stops early on "every group seen": it reads up to the bound, and what it keeps is
+        ordered by creation time (then name), newest first.
+        """
         kept: list[TrainingJob] = []
-        remaining = None if missing is None else set(missing)
         seen = 0
         for page in _pages(self._ml.jobs.list()):
             for job in page:
@@ -150,11 +212,9 @@ class AzureJobs:
                 tj = _kept(job, wanted)
                 if tj is not None:
                     kept.append(tj)
-                    if remaining is not None:
-                        remaining.discard(job_group(tj.name))
-            if seen >= self.seed_scan_limit or remaining == set():
+            if seen >= self.seed_scan_limit:
                 break
-        return kept
+        return sorted(kept, key=lambda j: (j.created_at or _EPOCH, j.name), reverse=True)
 
     def get_job(self, name: str) -> TrainingJob | None:
         job = self._get(name)
@@ -187,7 +247,10 @@ class AzureJobs:
                 if done is not None:
                     return done
             try:
-                return self._ml.jobs.create_or_update(clone)
+                # The clone is a job the service already accepted once; azure-ai-ml's own
+                # validation would only GET its compute again (2 requests, computes/read), and a
+                # 503 there comes back as a ValidationException, indistinguishable from a bad job.
+                return self._ml.jobs.create_or_update(clone, skip_validation=True)
             except Exception as exc:
                 if is_transient(exc):
                     raise
@@ -202,9 +265,7 @@ class AzureJobs:
     # Polling and cancelling ------------------------------------------------------------------
 
     def get_state(self, name: str) -> JobState:
-        """Status as Azure ML reports it. `started_at` is the job's creation (so a duration
-        includes queueing) and `ended_at` its last modification once it is terminal: the job
-        resource carries no run start/end times."""
+        """Status as Azure ML reports it, with the job's own run times (`run_times`)."""
         job = self._get(name)
         if job is None:
             raise JobNotFound(
@@ -218,7 +279,9 @@ class AzureJobs:
 
         def attempt() -> None:
             try:
-                self._ml.jobs.begin_cancel(name)
+                # No poller: drift does not wait here (the next poll sees the state), and a
+                # polling LRO would GET the operation in a background thread.
+                self._ml.jobs.begin_cancel(name, polling=False)
             except ResourceNotFoundError:
                 return
             except Exception as exc:
@@ -268,9 +331,13 @@ def training_job(job: Any) -> TrainingJob:
 
 
 def data_inputs(job: Any) -> dict[str, JobInput]:
-    """The job's top-level inputs bound to data (uri_file, uri_folder, mltable)."""
+    """The job's top-level inputs bound to data (uri_file, uri_folder, mltable); for AutoML
+    jobs, which keep their data apart, `training_data`, `validation_data` and `test_data`."""
     out: dict[str, JobInput] = {}
-    for key, value in (getattr(job, "inputs", None) or {}).items():
+    found = dict(getattr(job, "inputs", None) or {})
+    if str(getattr(job, "type", "")).lower() == "automl":
+        found = {k: v for k in _AUTOML_DATA if (v := getattr(job, k, None)) is not None}
+    for key, value in found.items():
         data = getattr(value, "_data", value)  # pipeline/node inputs wrap the Input
         if not isinstance(data, Input) or not isinstance(data.path, str):
             continue
@@ -285,19 +352,57 @@ def data_inputs(job: Any) -> dict[str, JobInput]:
 def job_state(job: Any) -> JobState:
     status = normalize_status(job.status)
     terminal = status in TERMINAL_STATES
-    context = job.creation_context
     studio = getattr(job, "studio_url", None)
     error = None
     if status in _FAILED:
         error = f"Azure ML reports job {job.name} {status}" + (f"; see {studio}" if studio else "")
+    started, ended = run_times(job)
     return JobState(
         name=str(job.name),
         status=status,
-        started_at=_utc(getattr(context, "created_at", None)),
-        ended_at=_utc(getattr(context, "last_modified_at", None)) if terminal else None,
+        started_at=started,
+        ended_at=ended if terminal else None,
         error=error,
         log_path=studio,
     )
+
+
+def run_times(job: Any) -> tuple[datetime | None, datetime | None]:
+    """When the job itself started and ended, as the job resource records them.
+
+    The job resource has no start/end fields and its `systemData` carries `createdAt` only
+    (no last-modified time: see the recordings in tests/data/azureml_recordings). The times
+    are in its properties: `StartTimeUtc`/`EndTimeUtc` for jobs run on compute, and for
+    pipeline jobs `azureml.pipelines.stages`, whose `Execution` stage has `StartTime` and
+    `EndTime` (recorded: test_pipeline_job_get_child_run). Whatever is missing stays None:
+    a duration is never made up from creation or modification times.
+    """
+    props = getattr(job, "properties", None) or {}
+    start, end = _parse_time(props.get("StartTimeUtc")), _parse_time(props.get("EndTimeUtc"))
+    stages = props.get("azureml.pipelines.stages")
+    if (start is None or end is None) and stages:
+        try:
+            execution = (json.loads(stages) or {}).get("Execution") or {}
+        except (ValueError, AttributeError):
+            execution = {}
+        start = start or _parse_time(execution.get("StartTime"))
+        end = end or _parse_time(execution.get("EndTime"))
+    return start, end
+
+
+def _parse_time(value: Any) -> datetime | None:
+    if isinstance(value, datetime):
+        return _utc(value)
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip().replace("Z", "+00:00")
+    match = _FRACTION.match(text)  # .NET writes 7 fractional digits; Python takes 6
+    if match:
+        text = match["head"] + match["frac"][:6] + match["tail"]
+    try:
+        return _utc(datetime.fromisoformat(text))
+    except ValueError:
+        return None
 
 
 def normalize_status(raw: Any) -> str:
@@ -312,31 +417,85 @@ def normalize_status(raw: Any) -> str:
 
 
 def prepare_clone(job: Any, name: str, inputs: dict[str, JobInput], tags: dict[str, str]) -> Any:
-    """Turn a fetched job entity (changed in place) into the clone drift submits."""
+    """The clone drift submits: the user's definition of `job` only, renamed, re-tagged and
+    with `inputs` rebound.
+
+    What is copied is an allow-list derived from the REST model of the job's type: the fields
+    a client may send when creating a job (visibility "create" in azure-ai-ml's
+    `arm_ml_service` models; `status`, `parameters`, the ARM id, `systemData` are read-only and
+    never copied). Three of those fields are bags the service also writes into, and there
+    drift keeps only what is not the service's: `outputs` without the run's artifact folder
+    (`default` on `workspaceartifactstore/ExperimentRun/dcid.<source>`), `services` without
+    Studio/Tracking, `properties` and `tags` without the run's records (`_run_property`,
+    `_system_tag`; seen in the recordings under tests/data/azureml_recordings). A clone is
+    never archived, whatever its source.
+    """
     source = job.name
+    rest = to_rest_job_object(job)
+    body = rest.properties
+    kept = {f: getattr(body, f) for f in creatable_fields(type(body))}
+    kept["properties"] = {k: v for k, v in (body.properties or {}).items() if not _run_property(k)}
+    kept["tags"] = {
+        **{k: v for k, v in (body.tags or {}).items() if not _system_tag(k)},
+        **tags,
+    }
+    kept["services"] = {
+        k: v for k, v in (body.services or {}).items() if not _system_service(k, v)
+    } or None
+    if body.outputs:
+        kept["outputs"] = {k: v for k, v in body.outputs.items() if not _run_output(v)}
+    kept["is_archived"] = False
+    clean = type(rest)(properties=type(body)(**{k: v for k, v in kept.items() if v is not None}))
+    clean.name = name
+    clone = Job._from_rest_object(clean)
+    clone.name = name
     for key, binding in inputs.items():
-        current = (getattr(job, "inputs", None) or {}).get(key)
-        if current is None:
+        _bind(clone, source, key, binding)
+    return clone
+
+
+def creatable_fields(model: type) -> list[str]:
+    """The fields of a REST job model a client may send on create (visibility "create")."""
+    fields: dict[str, tuple[str, ...]] = {}
+    for klass in reversed(model.__mro__):
+        for attr, value in vars(klass).items():
+            visibility = getattr(value, "_visibility", None)
+            if visibility is not None:
+                fields[attr] = tuple(visibility)
+    creatable = sorted(attr for attr, visibility in fields.items() if "create" in visibility)
+    if not creatable:  # azure-ai-ml changed how its REST models declare fields
+        raise PermanentError(
+            f"cannot tell which fields of {model.__name__} a client may send: azure-ai-ml's "
+            "REST model declares no field visibility; drift will not guess what to copy"
+        )
+    return creatable
+
+
+def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:
+    value = None
+    if key in _AUTOML_DATA and str(getattr(job, "type", "")).lower() == "automl":
+        current = getattr(job, key, None)
+        if current is None and key != "training_data":
             raise UnboundInput(
-                f"job {source!r} has no input {key!r} to bind to {binding.path}; "
-                f"its inputs are {sorted(getattr(job, 'inputs', None) or {})}"
+                f"AutoML job {source!r} has no {key}; drift rebinds only the data it already has"
             )
-        old = getattr(current, "_data", current)
-        mode = binding.mode or getattr(old, "mode", None)
-        _rebind(job, key, Input(type=binding.type, path=binding.path, mode=mode))
-    job.name = name
-    job.tags = {**(job.tags or {}), **tags}
-    # What describes the source's run, not the job to run.
-    job._id = None
-    job._status = None
-    job._creation_context = None
-    services = getattr(job, "services", None)
-    if services:
-        kept = {k: v for k, v in services.items() if not _system_service(k, v)}
-        job.services = kept or None
-    if getattr(job, "properties", None):
-        job.properties = {k: v for k, v in job.properties.items() if not _run_property(k)}
-    return job
+        old_mode = getattr(current, "mode", None)
+        setattr(
+            job,
+            key,
+            Input(type=binding.type, path=binding.path, mode=binding.mode or old_mode),
+        )
+        return
+    current = (getattr(job, "inputs", None) or {}).get(key)
+    if current is None:
+        raise UnboundInput(
+            f"job {source!r} has no input {key!r} to bind to {binding.path}; "
+            f"its inputs are {sorted(getattr(job, 'inputs', None) or {})}"
+        )
+    old = getattr(current, "_data", current)
+    mode = binding.mode or getattr(old, "mode", None)
+    value = Input(type=binding.type, path=binding.path, mode=mode)
+    _rebind(job, key, value)
 
 
 def _rebind(job: Any, key: str, value: Input) -> None:
@@ -356,7 +515,17 @@ def _system_service(name: str, service: Any) -> bool:
 
 
 def _run_property(key: str) -> bool:
-    return key.startswith("_azureml.") or key in _RUN_PROPERTIES
+    return key.startswith(_RUN_PROPERTY_PREFIXES) or key in _RUN_PROPERTIES
+
+
+def _system_tag(key: str) -> bool:
+    return key.startswith("_aml_system") or key in _RUN_TAGS
+
+
+def _run_output(output: Any) -> bool:
+    """The run's own artifact folder, which the service adds as `outputs.default`."""
+    uri = str(getattr(output, "uri", None) or "")
+    return uri.startswith(_RUN_ARTIFACTS)
 
 
 # Helpers -------------------------------------------------------------------------------------

@@ -11,18 +11,32 @@ datastore's container (abfss://, https://, short or long azureml://) in that lon
 MLTable built from the commit store's `abfss://` table URI, or from the short form (which
 `MLTable.save` would write as `../../azureml:/datastores/...`), reads through the datastore.
 
-Writes. `data.create_or_update` of an MLTable folder uploads it to the workspace's default
-datastore under `LocalUpload/<content hash>/<folder name>` and registers the version there.
-The folder name here is fixed per asset, so the same definition always lands on the same path:
-a retried create (after a 5xx that went through) is a PUT of identical content and succeeds.
-A version that exists with another path is refused ("Asset paths cannot be updated", which
+Writes. An MLTable is registered without any step that can fetch a storage key. azure-ai-ml's
+own way, `data.create_or_update` of a local folder, uploads it to the workspace's default
+datastore, and to do that it POSTs `datastores/<default>/listSecrets` (the account key or a
+SAS comes back; recorded in tests/data/azureml_recordings/sdk_local_upload_mltable.json).
+Instead drift writes the MLTable file itself, as its own identity (a token, never a key), to
+`<mltable container>/<asset>/<version>/MLTable` in the data lake (default container
+`drift-mltables`, the one container drift may write), and registers the asset by the long-form
+URI of that folder on an identity-based datastore over that container (default
+`drift_mltables`, created when missing). For a remote `azureml://` path azure-ai-ml uploads
+nothing (`_check_and_upload_path` skips URLs); it reads the MLTable back to validate it, with
+the datastore's credentials, and for an identity-based datastore those are the caller's token:
+`get_datastore_info` skips `listSecrets` for `NoneCredentialConfiguration`. A datastore of that
+name that stores credentials is refused, so that no call can take the key path.
+
+The file is written only if absent: a retried registration finds its own file (same content)
+and goes on; another definition at that path is a conflict, never overwritten. A version that
+exists with another path is refused by the service ("Asset paths cannot be updated", which
 azure-ai-ml raises as `AssetPathException`, or a 409 `ResourceExistsError`); the stored
 version is then fetched and returned, and registration compares its tags (a different pin
 is a `RegistrationConflict`). Data asset tags are mutable in Azure ML, so registration's
 `get_data` before each create is what keeps a version's pin from being rewritten.
 
-The datastore is looked up once per process, on the first write, and created only when missing:
-identity-based (no credentials stored in the workspace) unless `store_credentials` is given.
+Datastores are looked up once per process, on the first write, and created only when
+missing: identity-based (no credentials stored in the workspace) unless `store_credentials`
+is given for the lake's datastore (deprecated: whoever may list datastore secrets in the
+workspace can read it).
 """
 
 from __future__ import annotations
@@ -38,7 +52,12 @@ from typing import Any, TypeVar
 
 import yaml
 from azure.ai.ml.constants import AssetTypes
-from azure.ai.ml.entities import AzureDataLakeGen2Datastore, Data, ServicePrincipalConfiguration
+from azure.ai.ml.entities import (
+    AzureDataLakeGen2Datastore,
+    Data,
+    NoneCredentialConfiguration,
+    ServicePrincipalConfiguration,
+)
 from azure.ai.ml.exceptions import AssetPathException
 from azure.core.exceptions import ResourceExistsError, ResourceNotFoundError
 from mltable import MLTable
@@ -80,6 +99,14 @@ class DatastoreMismatch(PermanentError):
 
 class NotRemote(PermanentError, ValueError):
     """An MLTable that reads a local path would be useless to jobs in the workspace."""
+
+
+class MLTableFileConflict(PermanentError):
+    """The MLTable file of an asset version already holds another definition."""
+
+
+class StoredCredentials(PermanentError):
+    """drift's MLTable datastore stores credentials: reading through it would fetch them."""
 
 
 @dataclass(frozen=True)
@@ -126,17 +153,25 @@ class AzureRegistry:
         account: str,
         container: str,
         where: Where,
+        mltables: Any | None = None,
+        mltable_container: str = "drift-mltables",
+        mltable_datastore: str = "drift_mltables",
         store_credentials: Any | None = None,
         policy: RetryPolicy = DEFAULT_POLICY,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        """`store_credentials` (a client-secret credential) is stored in the datastore only
-        when given, and only if this call creates the datastore; by default the datastore is
-        identity-based and jobs read the lake as their own identity."""
+        """`mltables`: a blob container client (azure-storage-blob `ContainerClient`, token
+        credential) for `mltable_container` of `account`, where MLTable files are written.
+        `store_credentials` (a client-secret credential, deprecated) is stored in the lake's
+        datastore only when given, and only if this call creates it; by default every
+        datastore is identity-based and jobs read the lake as their own identity."""
         self._ml = ml_client
         self.datastore_name = datastore_name
         self.account = account
         self.container = container
+        self._mltables = mltables
+        self.mltable_container = mltable_container
+        self.mltable_datastore = mltable_datastore
         self._where = where
         self._principal = (
             None if store_credentials is None else ServicePrincipal.of(store_credentials)
@@ -160,10 +195,13 @@ class AzureRegistry:
                 f"{path!r} is not in container {self.container!r} of account {self.account!r} "
                 f"(datastore {self.datastore_name!r})"
             )
+        return self._long_uri(self.datastore_name, rel)
+
+    def _long_uri(self, datastore: str, rel: str) -> str:
         sub, rg, ws = self._scope
         return (
             f"azureml://subscriptions/{sub}/resourcegroups/{rg}/workspaces/{ws}"
-            f"/datastores/{self.datastore_name}/paths/{rel}"
+            f"/datastores/{datastore}/paths/{rel}"
         )
 
     def _relative(self, path: str) -> str | None:
@@ -200,25 +238,41 @@ class AzureRegistry:
         return None if data is None else _asset(data)
 
     def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
-        """Save `table` and register it as `asset.name:asset.version` (type mltable)."""
+        """Write `table`'s definition as drift and register it as `asset.name:asset.version`
+        (type mltable) by its datastore URI: nothing is uploaded by the SDK."""
         paths = self._mltable_paths(asset, table)  # before any call: a local table fails here
+        if self._mltables is None:
+            raise PermanentError(f"asset {asset.ref}: no container for MLTable files is configured")
         self.ensure_datastore()
-        with tempfile.TemporaryDirectory(prefix="drift-mltable-") as tmp:
-            # A fixed folder name: the upload path is LocalUpload/<content hash>/<folder name>.
-            folder = Path(tmp) / asset.name
-            table.save(str(folder), colocated=False, overwrite=True)
-            definition = folder / "MLTable"
-            doc = yaml.safe_load(definition.read_text(encoding="utf-8"))
-            doc["paths"] = paths  # `save` writes the short azureml:// form as a relative path
-            definition.write_text(yaml.safe_dump(doc, sort_keys=False), encoding="utf-8")
-            data = Data(
-                type=AssetTypes.MLTABLE,
-                path=str(folder),
-                name=asset.name,
-                version=asset.version,
-                tags=dict(asset.tags),
-            )
-            return self._create(data, asset)
+        self._ensure(self.mltable_datastore, self.mltable_container, principal=None)
+        folder = f"{asset.name}/{asset.version}"
+        self._write_definition(f"{folder}/MLTable", _definition(table, paths))
+        data = Data(
+            type=AssetTypes.MLTABLE,
+            path=self._long_uri(self.mltable_datastore, folder) + "/",
+            name=asset.name,
+            version=asset.version,
+            tags=dict(asset.tags),
+        )
+        return self._create(data, asset)
+
+    def _write_definition(self, path: str, text: str) -> None:
+        """Create the MLTable file once; the same text there already is success."""
+        blob = self._mltables.get_blob_client(path)
+        where = f"{self.account}/{self.mltable_container}/{path}"
+
+        def write() -> None:
+            try:
+                blob.upload_blob(text.encode("utf-8"), overwrite=False)
+            except ResourceExistsError:
+                existing = blob.download_blob().readall().decode("utf-8")
+                if existing != text:
+                    raise MLTableFileConflict(
+                        f"{where} already holds another MLTable definition; "
+                        "asset versions are immutable, so it is not overwritten"
+                    ) from None
+
+        self._call(f"write MLTable file {where}", write)
 
     def _mltable_paths(self, asset: DataAssetVersion, table: MLTable) -> list[dict[str, str]]:
         """The MLTable's paths as jobs must read them: paths in our container (abfss://,
@@ -253,67 +307,103 @@ class AzureRegistry:
     # Datastore -------------------------------------------------------------------------------
 
     def ensure_datastore(self) -> None:
-        """Check the datastore once per process; create it only when it does not exist."""
-        key = (*self._scope, self.datastore_name)
+        """Check the lake's datastore once per process; create it only when it is missing."""
+        self._ensure(self.datastore_name, self.container, self._principal)
+
+    def _ensure(self, name: str, container: str, principal: ServicePrincipal | None) -> None:
+        key = (*self._scope, name)
         with _ENSURED_LOCK:
             if key in _ENSURED:
                 return
-            self._ensure_datastore()
+            self._ensure_datastore(name, container, principal)
             _ENSURED.add(key)
 
-    def _ensure_datastore(self) -> None:
-        name = self.datastore_name
-        existing = self._call(f"get datastore {name!r}", self._find_datastore)
+    def _ensure_datastore(
+        self, name: str, container: str, principal: ServicePrincipal | None
+    ) -> None:
+        existing = self._call(f"get datastore {name!r}", lambda: self._find_datastore(name))
         if existing is None:
-            store = self.new_datastore()
+            store = self.new_datastore(name, container, principal)
 
             def create() -> Any:
                 try:
                     return self._ml.datastores.create_or_update(store)
                 except Exception as exc:
                     if not is_transient(exc) and _exists(exc):
-                        found = self._find_datastore()  # a concurrent process created it
+                        found = self._find_datastore(name)  # a concurrent process created it
                         if found is not None:
                             return found
                     raise
 
-            kind = "service principal" if self._principal else "identity-based"
+            kind = "service principal" if principal else "identity-based"
             existing = self._call(
-                f"create {kind} datastore {name!r} for {self.account}/{self.container}", create
+                f"create {kind} datastore {name!r} for {self.account}/{container}", create
             )
-        self._check_datastore(existing)
+        self._check_datastore(existing, name, container, identity_only=name != self.datastore_name)
 
-    def new_datastore(self) -> AzureDataLakeGen2Datastore:
-        """The datastore drift creates when it is missing."""
+    def new_datastore(
+        self,
+        name: str | None = None,
+        container: str | None = None,
+        principal: ServicePrincipal | None = None,
+    ) -> AzureDataLakeGen2Datastore:
+        """The datastore drift creates when it is missing (the lake's by default)."""
+        if name is None:
+            name, container, principal = self.datastore_name, self.container, self._principal
         credentials = None
-        if self._principal is not None:
+        if principal is not None:
             credentials = ServicePrincipalConfiguration(
-                tenant_id=self._principal.tenant_id,
-                client_id=self._principal.client_id,
-                client_secret=self._principal.client_secret,
+                tenant_id=principal.tenant_id,
+                client_id=principal.client_id,
+                client_secret=principal.client_secret,
             )
+        purpose = (
+            "Delta tables watched by drift"
+            if name == self.datastore_name
+            else "MLTable definitions drift registers"
+        )
         return AzureDataLakeGen2Datastore(
-            name=self.datastore_name,
+            name=name,
             account_name=self.account,
-            filesystem=self.container,
-            description="Delta tables watched by drift",
+            filesystem=container,
+            description=purpose,
             credentials=credentials,
         )
 
-    def _find_datastore(self) -> Any | None:
+    def _find_datastore(self, name: str | None = None) -> Any | None:
         try:
-            return self._ml.datastores.get(self.datastore_name)
+            return self._ml.datastores.get(name or self.datastore_name)
         except ResourceNotFoundError:
             return None
 
-    def _check_datastore(self, store: Any) -> None:
+    def _check_datastore(
+        self,
+        store: Any,
+        name: str | None = None,
+        container: str | None = None,
+        identity_only: bool = False,
+    ) -> None:
+        name = name or self.datastore_name
+        container = container or self.container
         account = getattr(store, "account_name", None)
-        container = getattr(store, "filesystem", None) or getattr(store, "container_name", None)
-        if (account, container) != (self.account, self.container):
+        found = getattr(store, "filesystem", None) or getattr(store, "container_name", None)
+        if (account, found) != (self.account, container):
             raise DatastoreMismatch(
-                f"datastore {self.datastore_name!r} in {self._where.resource} points at "
-                f"{account}/{container}, not {self.account}/{self.container}; "
+                f"datastore {name!r} in {self._where.resource} points at "
+                f"{account}/{found}, not {self.account}/{container}; "
                 "use another datastore name or fix the datastore"
+            )
+        credentials = getattr(store, "credentials", None)
+        if (
+            identity_only
+            and credentials is not None
+            and not isinstance(credentials, NoneCredentialConfiguration)
+        ):
+            raise StoredCredentials(
+                f"datastore {name!r} in {self._where.resource} stores credentials "
+                f"({type(credentials).__name__}); drift registers MLTables only through an "
+                "identity-based datastore, so that no step fetches a key: recreate it without "
+                "credentials or set mltableDatastoreName to another name"
             )
 
     # Calls -----------------------------------------------------------------------------------
@@ -341,6 +431,16 @@ class AzureRegistry:
 
         created = self._call(f"register {data.type} data asset {asset.ref}", create)
         return _asset(created)
+
+
+def _definition(table: MLTable, paths: list[dict[str, str]]) -> str:
+    """The MLTable YAML of `table`, reading `paths` (`save` writes the short azureml:// form
+    as a relative path, so the paths are set after it)."""
+    with tempfile.TemporaryDirectory(prefix="drift-mltable-") as tmp:
+        table.save(tmp, colocated=False, overwrite=True)
+        doc = yaml.safe_load((Path(tmp) / "MLTable").read_text(encoding="utf-8"))
+    doc["paths"] = paths
+    return yaml.safe_dump(doc, sort_keys=False)
 
 
 def _exists(exc: BaseException) -> bool:

@@ -29,7 +29,7 @@ def results(out: Path) -> dict[str, Any]:
 def test_every_benchmark_reports_parameters_figures_baseline_and_ratio(
     out: Path, results: dict[str, Any]
 ) -> None:
-    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6"]
+    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B9"]
     for bid, result in results.items():
         assert result["id"] == bid
         for key in ("title", "parameters", "measured", "baseline", "ratio", "headline"):
@@ -136,3 +136,14 @@ def test_b6_drift_needs_fewer_calls_than_a_full_scan(results: dict[str, Any]) ->
             assert row["drift_calls"] < row["scan_calls"], row
     warm = [r["drift_calls"] for r in rows if r["scenario"].startswith("drift")]
     assert warm == [1, 1]  # one tag-filtered page, whatever the workspace's size
+
+
+def test_b9_the_sdk_does_not_retry_inside_drifts_retry(results: dict[str, Any]) -> None:
+    b9 = results["B9"]
+    for row in b9["rows"]:
+        assert row["drift_per_call"] == 6  # the adapter's attempts, one request each
+        assert row["drift_per_activity"] == 36
+        assert row["baseline_per_call"] == 24  # azure-core's 3 retries inside each attempt
+    faults = b9["measured"]["faults"]
+    assert faults["completed"] == faults["runs"] == 3
+    assert faults["jobs_created"] == faults["jobs_expected"]

@@ -80,6 +80,7 @@ def test_the_loop_on_the_azure_backend(tmp_path: Path, lake: Any, azurite: Any) 
         account="devstoreaccount1",
         container=CONTAINER,
         where=WHERE,
+        mltables=ws.mltables,
         policy=policy,
     )
     jobs = AzureJobs(ws.client, where=WHERE, policy=policy)

@@ -51,6 +51,10 @@ LONG = (
     f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/{RESOURCE_GROUP}/workspaces/"
     f"{WORKSPACE}/datastores/lake/paths"
 )
+MLTABLES = (
+    f"azureml://subscriptions/{SUBSCRIPTION}/resourcegroups/{RESOURCE_GROUP}/workspaces/"
+    f"{WORKSPACE}/datastores/drift_mltables/paths"
+)
 ASSET = "seat_spinning_features"
 FOLDER = "seat_spinning_features_folder"
 SECRET = "s3cr3t-value-never-shown"
@@ -78,6 +82,7 @@ def make_registry(ws: Workspace, sleeps: list[float], **kwargs) -> AzureRegistry
         account="mylake",
         container="data",
         where=WHERE,
+        mltables=ws.mltables,
         policy=RetryPolicy(attempts=6, max_seconds=600),
         sleep=sleeps.append,
         **kwargs,
@@ -103,9 +108,11 @@ def mltable_asset(version: int = 7, path: str = f"{LONG}/tables/churn") -> DataA
 
 
 def uploaded_definition(ws: Workspace, asset: DataAssetVersion) -> dict:
-    files = ws.data.uploads[asset.path]
-    assert set(files) == {"MLTable"}
-    return yaml.safe_load(files["MLTable"])
+    """The MLTable file drift wrote for `asset` (registered by its datastore folder URI)."""
+    folder = f"{asset.name}/{asset.version}"
+    assert asset.path == f"{MLTABLES}/{folder}/"
+    assert set(ws.mltables.blobs) >= {f"{folder}/MLTable"}
+    return yaml.safe_load(ws.mltables.text(f"{folder}/MLTable"))
 
 
 # Paths ---------------------------------------------------------------------------------------
@@ -214,8 +221,8 @@ def test_create_mltable_registers_a_real_mltable_data_asset(ws: Workspace, regis
     assert isinstance(sent, Data)
     assert (sent.type, sent.name, sent.version) == (AssetTypes.MLTABLE, ASSET, asset.version)
     assert sent.tags == asset.tags
-    assert stored.path == sent.path  # where the SDK uploaded the definition
-    assert "/LocalUpload/" in stored.path and stored.path.rstrip("/").endswith(f"/{ASSET}")
+    assert stored.path == sent.path == f"{MLTABLES}/{ASSET}/{asset.version}/"
+    assert ws.data.uploads == {}  # the SDK uploaded nothing: drift wrote the file itself
     assert (stored.name, stored.version, stored.type, stored.tags) == (
         ASSET,
         asset.version,
@@ -228,7 +235,7 @@ def test_create_mltable_registers_a_real_mltable_data_asset(ws: Workspace, regis
     assert step["read_delta_lake"]["version_as_of"] == 7
 
 
-def test_the_same_definition_uploads_to_the_same_path(ws: Workspace, registry) -> None:
+def test_the_same_definition_is_written_once_to_the_same_path(ws: Workspace, registry) -> None:
     first = registry.create_mltable(
         mltable_asset(7), mltable.from_delta_lake(f"{LONG}/tables/churn", version_as_of=7)
     )
@@ -237,7 +244,9 @@ def test_the_same_definition_uploads_to_the_same_path(ws: Workspace, registry) -
     )
 
     assert again == first
-    assert len(ws.data.uploads) == 1
+    assert list(ws.mltables.blobs) == [f"{ASSET}/{first.version}/MLTable"]
+    assert ws.service.count("blobs.upload") == 2  # the second found its own file
+    assert ws.service.count("blobs.download") == 1
 
 
 def test_create_mltable_refuses_a_local_table(ws: Workspace, registry, tmp_path: Path) -> None:
@@ -265,8 +274,8 @@ def test_create_uri_folder_registers_the_datastore_uri(ws: Workspace, registry) 
     assert (sent.type, sent.name, sent.version) == (AssetTypes.URI_FOLDER, FOLDER, asset.version)
     assert sent.path == f"{LONG}/tables/churn"
     assert sent.tags == asset.tags
-    assert stored == DataAssetVersion(
-        FOLDER, asset.version, "uri_folder", f"{LONG}/tables/churn", asset.tags
+    assert stored == DataAssetVersion(  # as the service keeps it: a trailing slash
+        FOLDER, asset.version, "uri_folder", f"{LONG}/tables/churn/", asset.tags
     )
 
 
@@ -311,7 +320,7 @@ def test_a_create_that_went_through_before_a_503_is_not_repeated_differently(
         DataAssetVersion(FOLDER, "20260101080000-v7", "uri_folder", "tables/churn", tags(7))
     )
 
-    assert stored.path == f"{LONG}/tables/churn"
+    assert stored.path == f"{LONG}/tables/churn/"
     assert ws.service.count("data.create_or_update") == 2  # the retry PUTs identical content
     assert len(sleeps) == 1
 

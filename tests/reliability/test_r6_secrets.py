@@ -229,6 +229,7 @@ def azure_services(tmp_path: Path, fail_datastore: bool = False) -> tuple[Servic
         account="acct",
         container="lake",
         where=where,
+        mltables=ws.mltables,
         store_credentials=cred.token_credential,
         policy=policy,
         sleep=lambda s: None,
@@ -245,8 +246,10 @@ def test_a_run_on_the_azure_backend_as_the_key_vault_principal(
         services, {"delta_version": 0}, clock=VirtualClock(START), on_event=watch.event
     )
     assert [r["status"] for r in report["retrained"]] == ["Completed"]
-    [store] = ws.datastores.created
+    store, mltables = ws.datastores.created
     assert store.credentials.client_secret == PASSWORD  # where it belongs, and only there
+    assert mltables.name == "drift_mltables"
+    assert type(mltables.credentials).__name__ == "NoneCredentialConfiguration"
     watch.json(report)
     watch.texts.append(repr(ws.service.calls))
 

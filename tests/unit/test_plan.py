@@ -362,3 +362,63 @@ def test_a_group_on_another_tables_asset_is_left_alone() -> None:
         "not seat_spinning_features"
     )
     assert [j.group for j in plan.jobs] == ["raw"]  # a path that names no asset is rebound
+
+
+# -- binding each input to the asset of its type ------------------------------------------------
+
+ASSETS = {"mltable": "seat_spinning_features", "uri_folder": "seat_spinning_features_folder"}
+
+
+def test_each_input_is_bound_to_the_registered_asset_of_its_type() -> None:
+    """A binding names the dataset; the input's type picks which of its two assets."""
+    bindings = (
+        DataAssetBinding(name="training_data", value="seat_spinning_features"),
+        DataAssetBinding(name="raw_folder", value="seat_spinning_features"),  # the MLTable name
+    )
+    source = job(
+        "churn_20260101080000_a",
+        training_data=JobInput("mltable", "azureml:seat_spinning_features:1", "eval_mount"),
+        raw_folder=JobInput("uri_folder", "azureml:seat_spinning_features_folder:1", "ro_mount"),
+    )
+
+    [planned] = build_plan([source], bindings, VERSION, assets=ASSETS).jobs
+
+    assert planned.inputs == {
+        "training_data": JobInput(
+            "mltable", f"azureml:seat_spinning_features:{VERSION}", "eval_mount"
+        ),
+        "raw_folder": JobInput(
+            "uri_folder", f"azureml:seat_spinning_features_folder:{VERSION}", "ro_mount"
+        ),
+    }
+
+
+def test_a_uri_folder_input_named_for_the_mltable_is_no_longer_bound_to_it() -> None:
+    """The defect: the uri_folder input was bound to the MLTable asset and stayed uri_folder."""
+    bindings = (DataAssetBinding(name="training_data", value="seat_spinning_features"),)
+    source = job(
+        "churn_20260101080000_a",
+        training_data=JobInput("uri_folder", "azureml:seat_spinning_features_folder:1"),
+    )
+
+    [planned] = build_plan([source], bindings, VERSION, assets=ASSETS).jobs
+
+    assert planned.inputs["training_data"] == JobInput(
+        "uri_folder", f"azureml:seat_spinning_features_folder:{VERSION}"
+    )
+
+
+def test_an_input_of_a_type_drift_registers_no_asset_for_leaves_the_group_alone() -> None:
+    source = job(
+        "churn_20260101080000_a",
+        training_data=JobInput("uri_file", "azureml:seat_spinning_features:1"),
+    )
+
+    plan = build_plan([source], BINDINGS, VERSION, assets=ASSETS)
+
+    assert plan.jobs == []
+    assert plan.left_alone == {
+        "churn": "newest job churn_20260101080000_a: input training_data is uri_file, and drift "
+        "registers no asset of that type for seat_spinning_features (it registers "
+        "seat_spinning_features (mltable), seat_spinning_features_folder (uri_folder))"
+    }
