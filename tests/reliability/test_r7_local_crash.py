@@ -192,7 +192,7 @@ def test_a_kill_at_each_step_boundary_converges_to_one_training(tmp_path: Path, 
     runs, duplicates, lost = check_converged(project, report)
     assert (runs, duplicates, lost) == (1, 0, 0), project.trainings()
     add("R7", kills=1, reruns=reruns, retrainings_run=runs, duplicates=duplicates, lost=lost)
-    add("R7", boundaries=1)
+    add("R7", boundaries=1, scenarios=1, trainings_completed=1 - lost)
 
 
 def test_a_kill_at_every_boundary_in_turn_converges(tmp_path: Path) -> None:
@@ -212,6 +212,8 @@ def test_a_kill_at_every_boundary_in_turn_converges(tmp_path: Path) -> None:
         retrainings_run=runs,
         duplicates=duplicates,
         lost=lost,
+        scenarios=1,
+        trainings_completed=1 - lost,
     )
 
 
@@ -250,4 +252,5 @@ def test_a_machine_crash_mid_training_is_failed_then_retrained_by_one_command(
         ("end", retried["job"]): 1,
     }
     add("R7", kills=1, reruns=3, retrainings_run=2, duplicates=0, lost=0)
+    add("R7", scenarios=1, trainings_completed=1)
     record("R7", machine_crash_reported_failed=1, machine_crash_retrained_by_one_command=1)
