@@ -57,6 +57,8 @@ _RUN_ONLY_KEYS = ("id", "status", "creation_context", "services", "created_at")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _WRAPPER_MODULE = "drift.backends.local_job_process"
 _LOG_TAIL_LINES = 5
+# A job spec is a page of YAML; this bounds what reading a jobs folder can cost.
+MAX_SPEC_BYTES = 1024 * 1024
 _LOG_TAIL_CHARS = 800
 # Wrappers this process started, shared by all instances: polled so that finished ones do not
 # linger as zombies (which would look alive) whichever instance polls the job.
@@ -574,10 +576,18 @@ class LocalJobs:
 
 def load_spec(path: Path) -> _Job:
     """Read and check one seed spec; `JobSpecError` names the file and key of any problem."""
+    if not path.is_file():  # a FIFO would block the read forever, a device never end
+        raise JobSpecError(path, None, "not a regular file")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise JobSpecError(path, None, f"larger than {MAX_SPEC_BYTES} bytes")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise JobSpecError(path, None, f"not valid YAML: {exc}") from exc
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise JobSpecError(path, None, "YAML nested too deeply") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobSpecError(path, None, f"cannot read: {exc}") from None
     if not isinstance(raw, dict):
         raise JobSpecError(path, None, "expected a mapping of job fields")
     spec: dict[str, Any] = dict(raw)

@@ -484,3 +484,20 @@ def test_a_job_never_started_and_without_a_folder_can_be_cancelled(
 
     assert jobs.get_state(name).status == "Canceled"
     assert not (tmp_path / "seeds" / "code" / "runs.txt").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep"])
+def test_a_hostile_spec_file_names_the_file(tmp_path: Path, assets: dict, kind: str) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    path = seeds / "churn_20260101080000_seed.yml"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes to it: reading it would block forever
+        problem = "not a regular file"
+    else:
+        path.write_text("command: " + "[" * 5000 + "]" * 5000 + "\n")
+        problem = "nested too deeply"
+    jobs = make_jobs(tmp_path / "work", seeds, assets)
+    with pytest.raises(JobSpecError, match=problem) as caught:
+        jobs.list_jobs()
+    assert str(path) in str(caught.value)
