@@ -254,3 +254,34 @@ def test_a_machine_crash_mid_training_is_failed_then_retrained_by_one_command(
     add("R7", kills=1, reruns=3, retrainings_run=2, duplicates=0, lost=0)
     add("R7", scenarios=1, trainings_completed=1)
     record("R7", machine_crash_reported_failed=1, machine_crash_retrained_by_one_command=1)
+
+
+def test_concurrent_runs_on_one_commit_register_and_train_once(tmp_path: Path) -> None:
+    """Three `drift on-commit` processes at once on the same commit (a redelivered event
+    handled twice, a user's second terminal): one says it registered, one training runs."""
+    project = Project(tmp_path)
+    env = {k: v for k, v in os.environ.items() if k != ENV}
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(ROOT), env.get("PYTHONPATH")) if p)
+    args = [sys.executable, "-m", "drift", "on-commit", "--config", str(project.config)]
+    procs = [
+        subprocess.Popen(
+            [*args, project.commit, "--json"],
+            cwd=tmp_path,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(3)
+    ]
+    reports = []
+    for proc in procs:
+        out, err = proc.communicate(timeout=300)
+        assert proc.returncode == 0, err[-2000:]
+        reports.append(json.loads(out))
+
+    assert sorted(r["newly_registered"] for r in reports) == [False, False, True]
+    assert len({r["retrained"][0]["job"] for r in reports}) == 1
+    runs, duplicates, lost = check_converged(project, reports[0])
+    assert (runs, duplicates, lost) == (1, 0, 0), project.trainings()
+    record("R7", concurrent_runs=3, concurrent_newly_registered_true=1, concurrent_trainings=runs)
