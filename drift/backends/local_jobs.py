@@ -434,6 +434,8 @@ class LocalJobs:
             if status.get("status") in FINAL_STATES:
                 return
             if status.get("status") == "Running":
+                if self._unlocked_wrapper_alive(status.get("pid"), job.job_dir):
+                    return
                 self._mark_died(job, status)
             else:
                 self._start(job, held)
@@ -533,6 +535,17 @@ class LocalJobs:
     def _reap(self) -> None:
         with _CHILDREN_LOCK:
             _CHILDREN[:] = [proc for proc in _CHILDREN if proc.poll() is None]
+
+    def _unlocked_wrapper_alive(self, pid: int | None, job_dir: Path) -> bool:
+        """A wrapper started by a drift from before the job lock, still running (it holds no
+        lock): alive if `pid` runs this job's wrapper (not a reused pid, not a zombie)."""
+        if pid is None or not process_alive(pid):
+            return False
+        try:
+            argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+        except OSError:
+            return False
+        return _WRAPPER_MODULE.encode() in argv and str(job_dir).encode() in argv
 
     def _wrapper_pid(self, job: _Job, timeout_s: float) -> int | None:
         """The live wrapper's pid, from its status (it writes it first) or the job's row."""

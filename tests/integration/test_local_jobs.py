@@ -501,3 +501,28 @@ def test_a_hostile_spec_file_names_the_file(tmp_path: Path, assets: dict, kind: 
     with pytest.raises(JobSpecError, match=problem) as caught:
         jobs.list_jobs()
     assert str(path) in str(caught.value)
+
+
+def test_a_wrapper_from_before_the_job_lock_is_not_taken_for_dead(
+    scratch: Callable[..., LocalJobs], tmp_path: Path, mltable_folder: Path
+) -> None:
+    """A job started by an older drift (its wrapper holds no lock) still running at the
+    upgrade is recognised by its pid and command line, not marked Failed."""
+    jobs = scratch(counter_20260101080000_seed=RECORD_RUN)
+    name = "counter_20260102080000_c"
+    submit_in_a_process_killed_at("job-folder", tmp_path, mltable_folder)  # folder, no process
+    job_dir = tmp_path / "work" / "jobs" / name
+    root = Path(__file__).resolve().parents[2]
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "drift.backends.local_job_process", str(job_dir)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: status_file(tmp_path / "work", name).get("status") == "Running")
+        assert jobs.get_state(name).status == "Running"
+    finally:
+        wrapper.wait(timeout=30)
+    assert jobs.get_state(name).status == "Completed"
+    assert (tmp_path / "seeds" / "code" / "runs.txt").read_text().split() == [name]
