@@ -4,7 +4,10 @@ The specs keep the shape Azure ML's `commandJob` schema gives them, so a model g
 between the local loop and a workspace without rewriting. Seed specs in `jobs_dir` play the
 workspace's history (jobs that ran before drift); jobs drift submits get a folder under
 `workdir/jobs/<name>/` and a row in `workdir/jobs.db`, so any later process (the next CLI call,
-a poller) sees them. Each runs under `local_job_process`, which owns its `status.json`.
+a poller) sees them. Each runs under `local_job_process`, which owns its `status.json` and
+holds the job's lock (`workdir/locks/<name>.lock`) for its life: a job whose lock is free has
+no process, so whatever moment a process died, the next submit or poll starts a job that never
+started and fails one that died mid-training (see `_recover`).
 """
 
 from __future__ import annotations
