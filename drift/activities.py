@@ -33,6 +33,11 @@ PERMANENT_ERROR = "drift_permanent_error"
 Json = dict[str, Any]
 
 
+class DataFileMissing(PermanentError, FileNotFoundError):
+    """A Delta version whose log names a data file that is not there (deleted or vacuumed):
+    waiting does not bring it back."""
+
+
 class UnknownDataVersion(PermanentError, LookupError):
     """`--data-asset-version` names a version that was never registered."""
 
@@ -184,6 +189,13 @@ def decide_retraining(services: Services, args: Json) -> Json:
                 options.append(services.commits.storage_options())
             try:
                 cache[version, rows] = read_snapshot(uri, version, rows, options[0])
+            except FileNotFoundError as exc:  # a data file the log names is gone: no retry
+                if required:
+                    raise DataFileMissing(
+                        f"{uri} version {version}: a data file its log names is missing: "
+                        + _first_line(exc)
+                    ) from None
+                cache[version, rows] = None
             except Exception:  # vacuumed or expired versions: no baseline, not a failure
                 if required:
                     raise
@@ -262,6 +274,10 @@ def job_state(services: Services, args: Json) -> Json:
 def cancel_job(services: Services, args: Json) -> Json:
     services.jobs.cancel(args["job"], **_run_id(args))
     return {"job": args["job"], "cancel_requested": True}
+
+
+def _first_line(exc: BaseException) -> str:
+    return str(exc).strip().split("\n", 1)[0].strip() or type(exc).__name__
 
 
 Resolver = Callable[[str | None], Services]

@@ -140,8 +140,10 @@ def classify_file(path: str) -> dict[str, Any]:
             "action": "ignore",
             "reason": ref.reason,
         }
+    from drift.backends.local_commits import read_commit_file
+
     try:
-        raw = Path(path).read_bytes()
+        raw = read_commit_file(path)
         summary = summarize_commit(raw, ref.version, source=path)
     except OSError as exc:
         raise _fail(f"{path}: cannot read commit: {exc.strerror or exc}") from None
@@ -198,8 +200,13 @@ def _watches(cfg: DriftConfig, path: str, table: str) -> str | None:
         account, container, blob = where
         root = blob.rsplit("/_delta_log/", 1)[0] if "/_delta_log/" in blob else ""
         return None if storage_key(account, container, root) == key else key
-    if cfg.local is not None and Path(table).resolve() == cfg.local.table_path:
-        return None
+    if cfg.local is not None:
+        try:
+            resolved = Path(table).resolve()
+        except (RuntimeError, OSError) as exc:  # RuntimeError: a symlink loop (Python < 3.13)
+            raise _fail(f"{path}: cannot resolve the table folder {table}: {exc}") from None
+        if resolved == cfg.local.table_path:
+            return None
     return key
 
 

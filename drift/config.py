@@ -288,14 +288,24 @@ def parse_config(data: Any, source: str = "<config>", base_dir: Path | None = No
             update={
                 "local": local.model_copy(
                     update={
-                        "workdir": (base_dir / local.workdir).resolve(),
-                        "table_path": (base_dir / local.table_path).resolve(),
-                        "jobs_dir": (base_dir / local.jobs_dir).resolve(),
+                        "workdir": _resolve(source, "local.workdir", base_dir / local.workdir),
+                        "table_path": _resolve(
+                            source, "local.tablePath", base_dir / local.table_path
+                        ),
+                        "jobs_dir": _resolve(source, "local.jobsDir", base_dir / local.jobs_dir),
                     }
                 )
             }
         )
     return config
+
+
+def _resolve(source: str, key: str, path: Path) -> Path:
+    """An absolute path without symlinks; a symlink loop is the config's error, not a crash."""
+    try:
+        return path.resolve()
+    except (RuntimeError, OSError) as exc:  # RuntimeError: Python < 3.13's "Symlink loop"
+        raise ConfigError(f"{source}: {key}: cannot resolve {path}: {exc}") from None
 
 
 def load_config(path: str | Path) -> DriftConfig:

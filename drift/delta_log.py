@@ -143,6 +143,8 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
             action = json.loads(line)
         except json.JSONDecodeError as exc:
             raise CommitReadError(f"{source}: line {number}: not JSON ({exc.msg})") from None
+        except RecursionError:  # json's C decoder recurses once per level of nesting
+            raise CommitReadError(f"{source}: line {number}: JSON nested too deeply") from None
         if not isinstance(action, dict):
             raise CommitReadError(f"{source}: line {number}: expected a JSON object per line")
         actions += len(action)
@@ -151,6 +153,8 @@ def summarize_commit(raw: bytes | str, version: int, source: str = "<commit>") -
             if not isinstance(info, dict):
                 raise CommitReadError(f"{source}: line {number}: commitInfo is not an object")
             operation = info.get("operation")
+            if not isinstance(operation, str):  # only a name is reported, never a structure
+                operation = None
             timestamp = _int_or_none(info.get("timestamp"))
             in_commit_timestamp = _int_or_none(info.get("inCommitTimestamp"))
         for kind in ("add", "remove"):

@@ -31,6 +31,9 @@ class DataAssetVersion:
     type: AssetType
     path: str
     tags: dict[str, str] = field(default_factory=dict)
+    # Set by a registry's create call: True when this call wrote the version, False when it
+    # found it already there (a concurrent or earlier writer), None when it cannot tell.
+    created: bool | None = field(default=None, compare=False)
 
     @property
     def ref(self) -> str:

@@ -118,15 +118,18 @@ def register(
     version = asset_version(summary)
     table_uri = store.table_uri(table)
     tags = _tags(table_uri, summary)
+    # `created` is true for one run only: the one that wrote the MLTable row, or, when an
+    # earlier run (killed between the two rows) wrote it, the one that wrote the folder row.
+    # A run that lost the MLTable race leaves the rest to the run that won it.
     created = False
-
     mlt = registry.get_data(params.mltable_name, version)
+    found_mltable = mlt is not None
     if mlt is None:
         definition = mltable.from_delta_lake(table_uri, version_as_of=summary.version)
         mlt = registry.create_mltable(
             DataAssetVersion(params.mltable_name, version, "mltable", table_uri, tags), definition
         )
-        created = True
+        created = mlt.created is not False  # False: a concurrent run wrote it first
     _same_pin(mlt, tags)  # also after a create: a concurrent writer may have won it
 
     folder = registry.get_data(params.uri_folder_name, version)
@@ -134,7 +137,8 @@ def register(
         folder = registry.create_uri_folder(
             DataAssetVersion(params.uri_folder_name, version, "uri_folder", table_uri, tags)
         )
-        created = True
+        if found_mltable:
+            created = folder.created is not False
     _same_pin(folder, tags)
 
     return Registration(table, summary.version, version, mlt, folder, created)

@@ -8,6 +8,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
+from drift.crashpoints import crash_point
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
     instance_id TEXT PRIMARY KEY,
@@ -59,6 +61,7 @@ class LocalRunHistory:
                 )
         finally:
             db.close()
+        crash_point("report")
 
     def recent(self, limit: int = 20) -> list[dict[str, Any]]:
         db = self._db()

@@ -4,6 +4,9 @@
 state stays readable from `status.json` by any later process. The wrapper owns that file while
 it lives: `Running` when it starts, then `Completed`, `Failed` or `Canceled`. The command runs
 in its own process group so that a cancel can stop it together with anything it spawned.
+The wrapper inherits an open file descriptor holding the job's `flock` from the process that
+started it and keeps it open until it exits (the command does not inherit it): the lock is
+how `LocalJobs` tells a job that still has a process from one whose process died.
 """
 
 from __future__ import annotations

@@ -4,12 +4,16 @@ The specs keep the shape Azure ML's `commandJob` schema gives them, so a model g
 between the local loop and a workspace without rewriting. Seed specs in `jobs_dir` play the
 workspace's history (jobs that ran before drift); jobs drift submits get a folder under
 `workdir/jobs/<name>/` and a row in `workdir/jobs.db`, so any later process (the next CLI call,
-a poller) sees them. Each runs under `local_job_process`, which owns its `status.json`.
+a poller) sees them. Each runs under `local_job_process`, which owns its `status.json` and
+holds the job's lock (`workdir/locks/<name>.lock`) for its life: a job whose lock is free has
+no process, so whatever moment a process died, the next submit or poll starts a job that never
+started and fails one that died mid-training (see `_recover`).
 """
 
 from __future__ import annotations
 
 import copy
+import fcntl
 import json
 import os
 import re
@@ -39,7 +43,9 @@ from drift.backends.local_job_process import (
     utc_now,
     write_status,
 )
-from drift.domain import JobInput, JobState, TrainingJob
+from drift.crashpoints import ENV as CRASH_ENV
+from drift.crashpoints import crash_point
+from drift.domain import JobInput, JobState, PermanentError, TrainingJob
 from drift.plan import job_group
 
 # A model group is the `prefix` of `{prefix}_{YYYYMMDDHHMMSS}_{random}`.
@@ -54,6 +60,8 @@ _RUN_ONLY_KEYS = ("id", "status", "creation_context", "services", "created_at")
 _PACKAGE_ROOT = Path(__file__).resolve().parents[2]
 _WRAPPER_MODULE = "drift.backends.local_job_process"
 _LOG_TAIL_LINES = 5
+# A job spec is a page of YAML; this bounds what reading a jobs folder can cost.
+MAX_SPEC_BYTES = 1024 * 1024
 _LOG_TAIL_CHARS = 800
 # Wrappers this process started, shared by all instances: polled so that finished ones do not
 # linger as zombies (which would look alive) whichever instance polls the job.
@@ -74,7 +82,7 @@ CREATE INDEX IF NOT EXISTS jobs_grp ON jobs (grp);
 """
 
 
-class JobSpecError(ValueError):
+class JobSpecError(PermanentError, ValueError):
     """A job spec drift cannot use; the message names the file and the offending key."""
 
     def __init__(self, path: Path | str, key: str | None, problem: str) -> None:
@@ -84,8 +92,16 @@ class JobSpecError(ValueError):
         self.key = key
 
 
-class JobSubmitError(RuntimeError):
-    """A clone that cannot start, e.g. an input bound to a data asset version nobody registered."""
+class JobSubmitError(PermanentError, RuntimeError):
+    """A clone that cannot start, e.g. an input bound to a data asset version nobody registered.
+    Permanent: nothing a retry does locally makes the version or the folder appear."""
+
+
+class UnknownJob(PermanentError, KeyError):
+    """A job name that is neither a seed spec nor a submitted job."""
+
+    def __str__(self) -> str:  # KeyError would print the message in quotes
+        return str(self.args[0])
 
 
 @dataclass(frozen=True)
@@ -134,6 +150,7 @@ class LocalJobs:
         self._jobs_dir = Path(jobs_dir).resolve()
         self._runs_dir = self._workdir / "jobs"
         self._db = self._workdir / "jobs.db"
+        self._locks_dir = self._workdir / "locks"
         self._resolve_asset = resolve_asset
         self._python = python
         self._cancel_wait_s = cancel_wait_s
@@ -169,73 +186,55 @@ class LocalJobs:
     def submit_clone(
         self, source: str, name: str, inputs: dict[str, JobInput], tags: dict[str, str]
     ) -> TrainingJob:
-        """Clone `source` as `name` and start it. An existing `name` is returned untouched and
-        nothing starts, so a retried submit cannot run a job twice. A clone whose inputs do not
-        resolve raises `JobSubmitError` and leaves no trace, so it can be retried once fixed."""
+        """Clone `source` as `name` and start it. An existing `name` is returned as it is, and
+        started only if no process ever ran it (a crash between its row and its start), so a
+        retried submit never runs a job twice and never leaves it unstarted. A clone whose
+        inputs do not resolve raises `JobSubmitError` and leaves no trace."""
         if not _VALID_NAME.match(name):
             raise ValueError(f"invalid job name {name!r}: use letters, digits, '_' and '-'")
         existing = self._find(name)
         if existing is not None:
+            if existing.job_dir is not None:
+                self._recover(existing)
             return existing.training_job()
         src = self._find(source)
         if src is None:
-            raise KeyError(
+            raise UnknownJob(
                 f"cannot clone job {source!r}: no such job in {self._jobs_dir} or {self._db}"
             )
         job_dir = self._runs_dir / name
         now = utc_now()
         spec = self._clone_spec(src, name, inputs, tags, now)
-        command, cwd = self._render_command(name, spec, job_dir)  # fails before anything is kept
-        job = _Job(name=name, spec=spec, base_dir=job_dir, created_at=now, job_dir=job_dir)
+        self._render_command(name, spec, job_dir)  # fails before anything is kept
         with self._write() as conn:
-            claimed = (
-                conn.execute(
-                    "INSERT INTO jobs (name, grp, source, spec, created_at, job_dir)"
-                    " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
-                    (
-                        name,
-                        job_group(name),
-                        source,
-                        json.dumps(spec),
-                        now.isoformat(),
-                        str(job_dir),
-                    ),
-                ).rowcount
-                == 1
+            conn.execute(
+                "INSERT INTO jobs (name, grp, source, spec, created_at, job_dir)"
+                " VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (name) DO NOTHING",
+                (name, job_group(name), source, json.dumps(spec), now.isoformat(), str(job_dir)),
             )
-        if not claimed:  # a concurrent submit of the same name won the race
-            winner = self._find(name)
-            assert winner is not None
-            return winner.training_job()
-        self._start(job, command, cwd)
+        crash_point("job-row")
+        job = self._find(name)  # ours, or a concurrent submit's that won the race
+        assert job is not None
+        self._recover(job)
         return job.training_job()
 
     def get_state(self, name: str) -> JobState:
-        """The job's state from its `status.json`; a wrapper that vanished mid-run shows as
-        `NotResponding`, the state Azure ML gives a job whose node stopped reporting."""
+        """The job's state from its `status.json`. A job no process runs is handled here too:
+        one never started is started, one whose process died mid-training is `Failed`."""
         self._reap()
         job = self._find(name)
         if job is None:
-            raise KeyError(f"no job named {name!r} in {self._jobs_dir} or {self._db}")
+            raise UnknownJob(f"no job named {name!r} in {self._jobs_dir} or {self._db}")
         if job.job_dir is None:
             return JobState(name=name, status="Completed")
         log_path = job.job_dir / LOG_FILE
-        status = read_status(job.job_dir) or {"status": "Queued"}
+        status = read_status(job.job_dir) or {}
         if status.get("status") not in FINAL_STATES:
-            pid = status.get("pid") or job.pid
-            if pid is not None and not self._wrapper_alive(pid, job.job_dir):
-                status = read_status(job.job_dir) or {"status": "Queued"}  # it may just have ended
-                if status.get("status") not in FINAL_STATES:
-                    tail = _log_tail(log_path)
-                    return JobState(
-                        name=name,
-                        status="NotResponding",
-                        started_at=_parse_time(status.get("started_at")),
-                        error=f"job process {pid} ended without a final status"
-                        + (f"; log tail:\n{tail}" if tail else ""),
-                        log_path=str(log_path),
-                    )
+            self._recover(job)
+            status = read_status(job.job_dir) or {}
         state = str(status.get("status", "Queued"))
+        if state == "Running":
+            crash_point("mid-training")
         error = None
         if state == "Failed":
             tail = _log_tail(log_path)
@@ -252,32 +251,34 @@ class LocalJobs:
 
     def cancel(self, name: str) -> None:
         """Stop the job and leave it `Canceled`. SIGTERM lets the wrapper stop its command and
-        record the outcome; a wrapper that does not stop in time, or died earlier, is cleaned
-        up here. Unknown, seed and already ended jobs are left as they are."""
+        record the outcome; a wrapper that does not stop in time is killed, and a job no
+        process runs (never started, or died) is marked here. Unknown, seed and already ended
+        jobs are left as they are."""
         self._reap()
         job = self._find(name)
         if job is None or job.job_dir is None:
             return
         job_dir = job.job_dir
-        status = read_status(job_dir) or {}
-        if status.get("status") in FINAL_STATES:
+        if (read_status(job_dir) or {}).get("status") in FINAL_STATES:
             return
-        pid = status.get("pid") or job.pid
-        if pid is not None and self._wrapper_alive(pid, job_dir):
-            kill_group(pid, signal.SIGTERM)
-            if not self._wait_gone(pid, job_dir, self._cancel_wait_s):
-                kill_group(pid, signal.SIGKILL)
-                self._wait_gone(pid, job_dir, 5.0)
-        status = read_status(job_dir) or {}
-        if status.get("status") in FINAL_STATES:
-            return
-        child_pid = status.get("child_pid")
-        if child_pid is not None:
-            self._kill_orphaned_command(child_pid, job_dir)
-        write_status(
-            job_dir,
-            {**status, "status": "Canceled", "exit_code": None, "ended_at": utc_now().isoformat()},
-        )
+        if self._alive(name):
+            pid = self._wrapper_pid(job, self._cancel_wait_s)
+            if pid is not None:
+                kill_group(pid, signal.SIGTERM)
+                if not self._wait_gone(name, self._cancel_wait_s):
+                    kill_group(pid, signal.SIGKILL)
+                    self._wait_gone(name, 5.0)
+        with self._run_lock(name) as held:
+            if held is None:  # a wrapper that does not die, or one being started right now
+                raise RuntimeError(f"job {name!r}: its process did not stop; try again")
+            status = read_status(job_dir) or {}
+            if status.get("status") in FINAL_STATES:
+                return
+            if status.get("child_pid") is not None:
+                self._kill_orphaned_command(status["child_pid"], job_dir)
+            job_dir.mkdir(parents=True, exist_ok=True)
+            ended = {"exit_code": None, "ended_at": utc_now().isoformat()}
+            write_status(job_dir, {**status, "status": "Canceled", **ended})
 
     # Lookup ----------------------------------------------------------------------------------
 
@@ -418,11 +419,50 @@ class LocalJobs:
             )
         return path
 
-    def _start(self, job: _Job, command: str, cwd: Path) -> None:
-        """Lay out the job folder and start its wrapper detached, so it outlives this process."""
+    def _recover(self, job: _Job) -> None:
+        """Make sure a submitted job has, or had, exactly one process.
+
+        A job's wrapper holds an exclusive `flock` on `workdir/locks/<name>.lock` for its whole
+        life (it inherits the lock from whoever started it), and the kernel drops the lock the
+        moment the process dies, whatever killed it. Whoever takes the lock therefore knows no
+        process runs the job and no other process is starting it: a job whose status never
+        reached `Running` is started (under the lock, so by one process only); one that was
+        `Running` died mid-training and is marked `Failed`, with the command to retrain it.
+        """
+        assert job.job_dir is not None
+        with self._run_lock(job.name) as held:
+            if held is None:  # its wrapper runs, or another process is starting it
+                return
+            status = read_status(job.job_dir) or {}
+            if status.get("status") in FINAL_STATES:
+                return
+            if status.get("status") == "Running":
+                if self._unlocked_wrapper_alive(status.get("pid"), job.job_dir):
+                    return
+                self._mark_died(job, status)
+            else:
+                self._start(job, held)
+
+    def _mark_died(self, job: _Job, status: dict[str, Any]) -> None:
+        assert job.job_dir is not None
+        if status.get("child_pid") is not None:
+            self._kill_orphaned_command(status["child_pid"], job.job_dir)
+        group = job_group(job.name) or job.name
+        error = (
+            f"job process {status.get('pid')} died mid-training without a final status "
+            "(killed, or the machine stopped); to retrain the group run: drift violation "
+            f"--config <config> --group {group} --violation-id <a new id>"
+        )
+        ended = {"exit_code": None, "ended_at": utc_now().isoformat(), "error": error}
+        write_status(job.job_dir, {**status, "status": "Failed", **ended})
+
+    def _start(self, job: _Job, lock_fd: int) -> None:
+        """Lay out the job folder and start its wrapper detached, so it outlives this process.
+        The wrapper inherits `lock_fd`, the job's lock this process holds, and keeps it."""
         job_dir = job.job_dir
         assert job_dir is not None
         try:
+            command, cwd = self._render_command(job.name, job.spec, job_dir)
             job_dir.mkdir(parents=True, exist_ok=True)
             for key in job.spec.get("outputs") or {}:
                 (job_dir / "outputs" / key).mkdir(parents=True, exist_ok=True)
@@ -441,10 +481,12 @@ class LocalJobs:
             run = {"command": command, "cwd": str(cwd), "env": job_env}
             (job_dir / RUN_FILE).write_text(json.dumps(run, indent=2), encoding="utf-8")
             write_status(job_dir, {"status": "Queued", "submitted_at": job.created_at.isoformat()})
+            crash_point("job-folder")
             env = dict(os.environ)  # the wrapper must import drift whatever the cwd
             env["PYTHONPATH"] = os.pathsep.join(
                 p for p in (str(_PACKAGE_ROOT), env.get("PYTHONPATH")) if p
             )
+            env.pop(CRASH_ENV, None)  # the crash points are for the process under test
             with open(job_dir / LOG_FILE, "ab") as log:
                 proc = subprocess.Popen(
                     [self._python, "-m", _WRAPPER_MODULE, str(job_dir)],
@@ -454,49 +496,83 @@ class LocalJobs:
                     stdout=log,
                     stderr=subprocess.STDOUT,
                     start_new_session=True,
+                    pass_fds=(lock_fd,),
                 )
-        except OSError as exc:
+        except (OSError, JobSubmitError) as exc:
             with suppress(OSError):
+                job_dir.mkdir(parents=True, exist_ok=True)
                 write_status(
                     job_dir,
                     {
                         "status": "Failed",
                         "exit_code": None,
-                        "error": str(exc),
+                        "error": f"could not start: {exc}",
                         "ended_at": utc_now().isoformat(),
                     },
                 )
             raise JobSubmitError(f"job {job.name!r} could not start: {exc}") from exc
         with _CHILDREN_LOCK:
             _CHILDREN.append(proc)
+        crash_point("process-start")
         with self._write() as conn:
             conn.execute("UPDATE jobs SET pid = ? WHERE name = ?", (proc.pid, job.name))
 
     # Processes -------------------------------------------------------------------------------
 
+    @contextmanager
+    def _run_lock(self, name: str) -> Iterator[int | None]:
+        """The job's lock, taken without waiting: its fd while held here, None when a live
+        process (the job's wrapper, or a process starting it) holds it."""
+        self._locks_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self._locks_dir / f"{name}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield None
+                return
+            yield fd
+        finally:
+            os.close(fd)  # a wrapper started with this fd keeps the lock; this process lets go
+
+    def _alive(self, name: str) -> bool:
+        """Whether a process holds the job's lock: its wrapper, or a process starting it."""
+        with self._run_lock(name) as held:
+            return held is None
+
     def _reap(self) -> None:
         with _CHILDREN_LOCK:
             _CHILDREN[:] = [proc for proc in _CHILDREN if proc.poll() is None]
 
-    def _wrapper_alive(self, pid: int, job_dir: Path) -> bool:
-        """Whether `pid` is still this job's wrapper (not a reused pid, not a zombie)."""
-        if not process_alive(pid):
+    def _unlocked_wrapper_alive(self, pid: int | None, job_dir: Path) -> bool:
+        """A wrapper started by a drift from before the job lock, still running (it holds no
+        lock): alive if `pid` runs this job's wrapper (not a reused pid, not a zombie)."""
+        if pid is None or not process_alive(pid):
             return False
-        if not Path("/proc/self").exists():  # no procfs to tell: trust the pid
-            return True
         try:
             argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
-        except FileNotFoundError:
-            return False
         except OSError:
-            return True
+            return False
         return _WRAPPER_MODULE.encode() in argv and str(job_dir).encode() in argv
 
-    def _wait_gone(self, pid: int, job_dir: Path, timeout_s: float) -> bool:
+    def _wrapper_pid(self, job: _Job, timeout_s: float) -> int | None:
+        """The live wrapper's pid, from its status (it writes it first) or the job's row."""
+        assert job.job_dir is not None
+        deadline = time.monotonic() + timeout_s
+        while True:
+            pid = (read_status(job.job_dir) or {}).get("pid")
+            if pid is None:
+                found = self._find(job.name)
+                pid = found.pid if found else None
+            if pid is not None or not self._alive(job.name) or time.monotonic() >= deadline:
+                return pid
+            time.sleep(0.05)
+
+    def _wait_gone(self, name: str, timeout_s: float) -> bool:
         deadline = time.monotonic() + timeout_s
         while True:
             self._reap()
-            if not self._wrapper_alive(pid, job_dir):
+            if not self._alive(name):
                 return True
             if time.monotonic() >= deadline:
                 return False
@@ -521,10 +597,18 @@ class LocalJobs:
 
 def load_spec(path: Path) -> _Job:
     """Read and check one seed spec; `JobSpecError` names the file and key of any problem."""
+    if not path.is_file():  # a FIFO would block the read forever, a device never end
+        raise JobSpecError(path, None, "not a regular file")
+    if path.stat().st_size > MAX_SPEC_BYTES:
+        raise JobSpecError(path, None, f"larger than {MAX_SPEC_BYTES} bytes")
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         raise JobSpecError(path, None, f"not valid YAML: {exc}") from exc
+    except RecursionError:  # PyYAML composes nested nodes recursively
+        raise JobSpecError(path, None, "YAML nested too deeply") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise JobSpecError(path, None, f"cannot read: {exc}") from None
     if not isinstance(raw, dict):
         raise JobSpecError(path, None, "expected a mapping of job fields")
     spec: dict[str, Any] = dict(raw)

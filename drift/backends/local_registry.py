@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
 import sqlite3
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
 from mltable import MLTable
 
+from drift.crashpoints import crash_point
 from drift.domain import DataAssetVersion
 
 _SCHEMA = """
@@ -70,23 +74,48 @@ class LocalRegistry:
 
     def create_mltable(self, asset: DataAssetVersion, table: MLTable) -> DataAssetVersion:
         """Publish the folder first, then the row: a crash in between leaves a folder without
-        a row, which the next attempt replaces, never a row pointing at nothing."""
+        a row, which the next attempt replaces, never a row pointing at nothing.
+
+        The folder is written under a hidden staging name and renamed into place, all under
+        an exclusive lock on the version (`workdir/locks/`, released by the kernel if this
+        process dies): whoever holds it knows any staging folder of the version is a crashed
+        writer's leftover, and removes it."""
         existing = self.get_data(asset.name, asset.version)
         if existing is not None:
-            return existing
+            return replace(existing, created=False)
         folder = self.assets_dir / asset.name / asset.version
-        staging = folder.with_name(f".{asset.version}.{uuid.uuid4().hex}")
-        table.save(str(staging), colocated=False, overwrite=True)
-        shutil.rmtree(folder, ignore_errors=True)  # an unregistered leftover of a crash
-        try:
+        with self._version_lock(asset):
+            existing = self.get_data(asset.name, asset.version)
+            if existing is not None:  # a concurrent registration wrote it while we waited
+                return replace(existing, created=False)
+            for leftover in folder.parent.glob(f".{asset.version}.*"):
+                shutil.rmtree(leftover, ignore_errors=True)
+            staging = folder.with_name(f".{asset.version}.{uuid.uuid4().hex}")
+            table.save(str(staging), colocated=False, overwrite=True)
+            crash_point("mltable-staged")
+            shutil.rmtree(folder, ignore_errors=True)  # an unregistered leftover of a crash
             staging.rename(folder)
-        except OSError:  # a concurrent registration of the same version published first
-            shutil.rmtree(staging, ignore_errors=True)
-        row = DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
-        return self._insert(row)[0]
+            crash_point("mltable-saved")
+            row = DataAssetVersion(asset.name, asset.version, "mltable", str(folder), asset.tags)
+            stored, inserted = self._insert(row)
+        return replace(stored, created=inserted)
 
     def create_uri_folder(self, asset: DataAssetVersion) -> DataAssetVersion:
-        return self._insert(asset)[0]
+        stored, inserted = self._insert(asset)
+        crash_point("registry-row")
+        return replace(stored, created=inserted)
+
+    @contextmanager
+    def _version_lock(self, asset: DataAssetVersion) -> Iterator[None]:
+        locks = self.workdir / "locks"
+        locks.mkdir(parents=True, exist_ok=True)
+        name = f"asset-{asset.name}-{asset.version}.lock".replace("/", "_")
+        fd = os.open(locks / name, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def _insert(self, asset: DataAssetVersion) -> tuple[DataAssetVersion, bool]:
         """INSERT OR IGNORE: the first writer of a version wins; everyone gets the stored row."""

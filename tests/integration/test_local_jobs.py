@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -333,7 +335,7 @@ def test_cancel_stops_a_hanging_job(scratch: Callable[..., LocalJobs], tmp_path:
     assert jobs.get_state(name).status == "Canceled"
 
 
-def test_a_killed_wrapper_is_not_responding_and_cancel_cleans_up(
+def test_a_killed_wrapper_is_failed_at_the_next_poll_and_its_command_stopped(
     scratch: Callable[..., LocalJobs], tmp_path: Path
 ) -> None:
     jobs = scratch(hang_20260101080000_seed=SLEEPER)
@@ -346,12 +348,14 @@ def test_a_killed_wrapper_is_not_responding_and_cancel_cleans_up(
 
     os.kill(status["pid"], signal.SIGKILL)
 
-    state = wait_state(jobs, name, "NotResponding", timeout_s=10)
+    state = wait_state(jobs, name, "Failed", timeout_s=10)
     assert state.terminal and str(status["pid"]) in (state.error or "")
-    assert not gone(status["child_pid"])  # the orphaned command still runs...
-    jobs.cancel(name)
-    assert jobs.get_state(name).status == "Canceled"
-    assert wait_for(lambda: gone(status["child_pid"]), 10, "the orphan to exit")  # ...not now
+    assert "died mid-training" in (state.error or "") and "drift violation" in (state.error or "")
+    assert wait_for(lambda: gone(status["child_pid"]), 10, "the orphan to exit")
+    jobs.cancel(name)  # ended: nothing to do
+    assert jobs.get_state(name).status == "Failed"
+    assert jobs.submit_clone("hang_20260101080000_seed", name, {}, {}).name == name
+    assert jobs.get_state(name).status == "Failed"  # a retried submit does not run it again
 
 
 # Errors -------------------------------------------------------------------------------------
@@ -412,3 +416,113 @@ def test_a_spec_that_is_not_yaml_names_the_file(tmp_path: Path, assets: dict) ->
     with pytest.raises(JobSpecError, match=r"garbled\.yml.*not valid YAML"):
         jobs.get_job("anything")
     assert isinstance(JobSpecError(path, None, "x"), ValueError)
+
+
+# Crashes ------------------------------------------------------------------------------------
+
+CRASHING_SUBMIT = """
+import sys
+from pathlib import Path
+from drift.backends.local_jobs import LocalJobs
+from drift.domain import JobInput
+work, seeds, folder = (Path(a) for a in sys.argv[1:4])
+jobs = LocalJobs(work, seeds, lambda name, version: str(folder))
+bound = {"training_data": JobInput("mltable", "azureml:" + sys.argv[4] + ":v1")}
+jobs.submit_clone("counter_20260101080000_seed", "counter_20260102080000_c", bound, {})
+"""
+
+
+def submit_in_a_process_killed_at(point: str, tmp_path: Path, folder: Path) -> None:
+    """Run a submit in another process that SIGKILLs itself at `point` (drift/crashpoints.py)."""
+    root = Path(__file__).resolve().parents[2]
+    env = {**os.environ, "DRIFT_CRASH_AT": point, "PYTHONPATH": str(root)}
+    args = [str(tmp_path / "work"), str(tmp_path / "seeds"), str(folder), ASSET]
+    done = subprocess.run(
+        [sys.executable, "-c", CRASHING_SUBMIT, *args], env=env, capture_output=True, timeout=60
+    )
+    assert done.returncode == -signal.SIGKILL, done.stderr.decode()[-2000:]
+
+
+RECORD_RUN = (
+    "python -c \"import os, time; open('runs.txt', 'a').write(os.environ['DRIFT_JOB_NAME']"
+    " + '\\n'); time.sleep(1)\""
+)
+
+
+@pytest.mark.parametrize("point", ["job-row", "job-folder", "process-start"])
+@pytest.mark.parametrize("found_by", ["submit", "poll"])
+def test_a_submit_killed_at_any_step_runs_the_job_exactly_once(
+    scratch: Callable[..., LocalJobs],
+    tmp_path: Path,
+    mltable_folder: Path,
+    point: str,
+    found_by: str,
+) -> None:
+    jobs = scratch(counter_20260101080000_seed=RECORD_RUN)
+    name = "counter_20260102080000_c"
+    submit_in_a_process_killed_at(point, tmp_path, mltable_folder)
+    assert jobs.get_job(name) is not None  # the row is there whatever the step
+
+    if found_by == "submit":  # a rerun plans the same name and submits it again
+        bound = {"training_data": JobInput("mltable", f"azureml:{ASSET}:v1")}
+        jobs.submit_clone("counter_20260101080000_seed", name, bound, {})
+    assert wait_state(jobs, name, "Completed", "Failed").status == "Completed"
+    assert jobs.get_state(name).status == "Completed"
+    runs = (tmp_path / "seeds" / "code" / "runs.txt").read_text().split()
+    assert runs == [name]
+
+
+def test_a_job_never_started_and_without_a_folder_can_be_cancelled(
+    scratch: Callable[..., LocalJobs], tmp_path: Path, mltable_folder: Path
+) -> None:
+    jobs = scratch(counter_20260101080000_seed=RECORD_RUN)
+    name = "counter_20260102080000_c"
+    submit_in_a_process_killed_at("job-row", tmp_path, mltable_folder)
+    assert not (tmp_path / "work" / "jobs" / name).exists()
+
+    jobs.cancel(name)
+
+    assert jobs.get_state(name).status == "Canceled"
+    assert not (tmp_path / "seeds" / "code" / "runs.txt").exists()
+
+
+@pytest.mark.parametrize("kind", ["fifo", "deep"])
+def test_a_hostile_spec_file_names_the_file(tmp_path: Path, assets: dict, kind: str) -> None:
+    seeds = tmp_path / "seeds"
+    seeds.mkdir()
+    path = seeds / "churn_20260101080000_seed.yml"
+    if kind == "fifo":
+        os.mkfifo(path)  # nobody writes to it: reading it would block forever
+        problem = "not a regular file"
+    else:
+        path.write_text("command: " + "[" * 5000 + "]" * 5000 + "\n")
+        problem = "nested too deeply"
+    jobs = make_jobs(tmp_path / "work", seeds, assets)
+    with pytest.raises(JobSpecError, match=problem) as caught:
+        jobs.list_jobs()
+    assert str(path) in str(caught.value)
+
+
+def test_a_wrapper_from_before_the_job_lock_is_not_taken_for_dead(
+    scratch: Callable[..., LocalJobs], tmp_path: Path, mltable_folder: Path
+) -> None:
+    """A job started by an older drift (its wrapper holds no lock) still running at the
+    upgrade is recognised by its pid and command line, not marked Failed."""
+    jobs = scratch(counter_20260101080000_seed=RECORD_RUN)
+    name = "counter_20260102080000_c"
+    submit_in_a_process_killed_at("job-folder", tmp_path, mltable_folder)  # folder, no process
+    job_dir = tmp_path / "work" / "jobs" / name
+    root = Path(__file__).resolve().parents[2]
+    wrapper = subprocess.Popen(
+        [sys.executable, "-m", "drift.backends.local_job_process", str(job_dir)],
+        env={**os.environ, "PYTHONPATH": str(root)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_for(lambda: status_file(tmp_path / "work", name).get("status") == "Running")
+        assert jobs.get_state(name).status == "Running"
+    finally:
+        wrapper.wait(timeout=30)
+    assert jobs.get_state(name).status == "Completed"
+    assert (tmp_path / "seeds" / "code" / "runs.txt").read_text().split() == [name]

@@ -474,3 +474,62 @@ def test_a_crash_between_folder_and_row_is_repaired_by_the_next_attempt(
     stored = registry.create_mltable(asset, mltable.from_delta_lake(str(table), version_as_of=0))
     assert len(mltable.load(stored.path).to_pandas_dataframe()) == 3
     assert "/somewhere/else" not in (leftover / "MLTable").read_text()
+
+
+def test_a_staging_folder_left_by_a_killed_writer_is_removed(tmp_path: Path) -> None:
+    import pandas as pd
+    from deltalake import write_deltalake
+
+    registry = LocalRegistry(tmp_path / "state")
+    version = "20260101000000-v1"
+    stale = registry.assets_dir / "features" / f".{version}.0123456789abcdef"
+    stale.mkdir(parents=True)
+    (stale / "MLTable").write_text("paths: []\n")  # what a kill during `save` leaves
+    table = tmp_path / "t"
+    write_deltalake(table, pd.DataFrame({"x": [1, 2, 3]}))
+    asset = DataAssetVersion("features", version, "mltable", str(table), {})
+
+    stored = registry.create_mltable(asset, mltable.from_delta_lake(str(table), version_as_of=0))
+
+    assert sorted(p.name for p in (registry.assets_dir / "features").iterdir()) == [version]
+    assert stored.created is True
+    assert len(mltable.load(stored.path).to_pandas_dataframe()) == 3
+
+
+def test_only_the_run_that_wrote_the_version_says_newly_registered(
+    delta_table, store, registry, params
+) -> None:
+    delta_table.write(3)
+    first = registered(store, registry, params, delta_table, 0)
+
+    # Another run checked before the first one wrote, then found the rows written.
+    again = registered(store, RacingRegistry(registry), params, delta_table, 0)
+
+    assert first.created is True and again.created is False
+
+
+def test_concurrent_registrations_of_one_version_create_it_once(
+    delta_table, store, params, tmp_path: Path
+) -> None:
+    import threading
+
+    delta_table.write(3)
+    table = str(delta_table.path)
+    summary = read_summary(store, table, 0)
+    start = threading.Barrier(4)
+    created: list[bool] = []
+
+    def run() -> None:
+        registry = LocalRegistry(tmp_path / "state")  # one per "process"
+        start.wait()
+        created.append(register(store, registry, params, table, summary).created)
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(created) == [False, False, False, True]
+    assert rows_per_asset(LocalRegistry(tmp_path / "state")) == {ASSET: 1, FOLDER: 1}
+    assert not list((tmp_path / "state" / "assets" / ASSET).glob(".*"))
