@@ -6,8 +6,8 @@ figures, baseline figures, ratio), `docs/benchmarks.md` and the plots under `doc
 
 A full run has two phases. First, what only needs CPU time (B2's points, measured with
 `time.process_time`) and the Delta tables B4 and B5 read run in worker processes, one per
-core. Then, with the workers gone, B3, B6, B4, B5 and last B1 (which measures wall time) run
-in this process, alone on the machine.
+core. Then, with the workers gone, B3, B6, B4, B5, B7 (fresh interpreters importing the app)
+and last B1 (which measures wall time) run in this process, alone on the machine.
 """
 
 from __future__ import annotations
@@ -36,12 +36,22 @@ from bench import (
     b4_burst,
     b5_table_age,
     b6_newest_job,
+    b7_cold_start,
     tables,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {
-    m.ID: m for m in (b1_reaction, b2_growth, b3_compute, b4_burst, b5_table_age, b6_newest_job)
+    m.ID: m
+    for m in (
+        b1_reaction,
+        b2_growth,
+        b3_compute,
+        b4_burst,
+        b5_table_age,
+        b6_newest_job,
+        b7_cold_start,
+    )
 }
 IDS = tuple(sorted(MODULES))
 
@@ -126,6 +136,7 @@ def run(quick: bool, only: list[str], workers: int, log: Callable[[str], None]) 
                     quick,
                 ),
             ),
+            ("B7", lambda: b7_cold_start.measure(quick)),
             ("B1", lambda: b1_reaction.run(quick, work / "b1")),
         ]
         for bid, step in steps:

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
-from drift.config import DriftConfig
 from drift.run_history import LocalRunHistory, NoHistory, RunHistory
+
+if TYPE_CHECKING:  # pydantic models: loaded with the config, not when the app is indexed
+    from drift.config import DriftConfig
 
 
 class BackendUnavailable(RuntimeError):

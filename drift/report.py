@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
-from rich.table import Table
+if TYPE_CHECKING:  # rich renders for the CLI; the orchestrators only need any_failed
+    from rich.console import Console
 
 OK_STATUSES = frozenset({"Completed"})
 # Decided by the retraining policy, not failures: the report says why for each group.
@@ -35,6 +35,8 @@ def any_failed(report: dict[str, Any]) -> bool:
 
 
 def print_report(console: Console, report: dict[str, Any]) -> None:
+    from rich.table import Table
+
     head = f"table {report['table']}  Delta version {report['delta_version']}"
     if report.get("operation"):
         head += f" ({report['operation']})"

@@ -9,7 +9,6 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift import manual
 from drift.functions import settings
 
 bp = df.Blueprint()
@@ -27,6 +26,8 @@ def _json(status: int, body: object) -> func.HttpResponse:
 async def http_retrain(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    from drift import manual  # pydantic models: loaded when a function runs, not at indexing
+
     try:
         request = manual.parse_request(req.get_body())
         if request.dry_run:  # synchronous service calls: off the worker's event loop
@@ -45,6 +46,8 @@ async def http_violation(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """A monitoring job reports a violated metric: retrain that group (202), or nothing (200)."""
+    from drift import manual
+
     try:
         request = manual.parse_violation(req.get_body())
         instance = await manual.start_violation(
