@@ -1,4 +1,8 @@
-"""HTTP trigger: POST /api/retrain starts a run (202 + status URLs) or answers a dry run."""
+"""HTTP triggers: POST /api/retrain starts a run or answers a dry run; POST /api/violation.
+
+A started run answers 202 with drift's own status URL (GET /api/runs/{id}, function key), not
+the Durable check-status response: its URLs carry the extension's system key, which opens
+the management API (terminate, purge, raise events) for every instance."""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from drift.functions import settings
+from drift.functions.runs import check_status_response
 
 bp = df.Blueprint()
 
@@ -36,7 +41,7 @@ async def http_retrain(
         instance = await manual.start_run(client, settings.watchlist(), request)
     except manual.BadRequest as exc:
         return _json(400, {"error": str(exc)})
-    return client.create_check_status_response(req, instance)
+    return check_status_response(req, instance)
 
 
 @bp.function_name("drift_http_violation")
@@ -57,4 +62,4 @@ async def http_violation(
         return _json(400, {"error": str(exc)})
     if instance is None:
         return _json(200, {"started": False, "reason": "is_metric_violated is false"})
-    return client.create_check_status_response(req, instance)
+    return check_status_response(req, instance)
