@@ -66,6 +66,13 @@ class AuthOptions:
         )
 
 
+def watched_table(config: DriftConfig) -> str:
+    """The table as its commit store names it, and as run reports do (`Services.table`)."""
+    if config.backend == "local" and config.local is not None:
+        return str(config.local.table_path)
+    return (config.parameters.container_data_path or "").strip("/")
+
+
 def build_services(config: DriftConfig, auth: AuthOptions | None = None) -> Services:
     services = _backend_services(config, auth or AuthOptions())
     services.jobs = with_databricks_groups(config, services.jobs)
@@ -101,7 +108,7 @@ def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
         store_credentials=cred.token_credential if p.store_datastore_credentials else None,
     )
     commits = AzureCommits(p.storage_account_name, p.container_name, cred)
-    table = (p.container_data_path or "").strip("/")
+    table = watched_table(config)
     return Services(config, commits, registry, AzureJobs(ml, where=where), table)
 
 
@@ -118,5 +125,5 @@ def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:
         registry = LocalRegistry(local.workdir)
         jobs = LocalJobs(local.workdir, local.jobs_dir, registry.resolve)
         history = LocalRunHistory(local.workdir)
-        return Services(config, LocalCommits(), registry, jobs, str(local.table_path), history)
+        return Services(config, LocalCommits(), registry, jobs, watched_table(config), history)
     raise BackendUnavailable(f"backend {config.backend!r} is not known")

@@ -20,7 +20,7 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -121,6 +121,7 @@ async def recent_runs(
     now: datetime,
     continuation: str | None = None,
     statuses: Sequence[Status] = FINISHED,
+    tables: Mapping[str, str] | None = None,
 ) -> RunsPage:
     """The `limit` newest `drift_retrain` runs (by creation) older than the token's cursor."""
     cursor = Cursor.decode(continuation) if continuation else None
@@ -158,7 +159,7 @@ async def recent_runs(
         token = Cursor(hi, "").encode()
     else:
         token = None
-    return RunsPage([run_report(s) for s in page], token, queries)
+    return RunsPage([run_report(s, tables) for s in page], token, queries)
 
 
 def _created(status: Any) -> datetime:
@@ -174,9 +175,10 @@ def _cursor_key(cursor: Cursor) -> tuple[datetime, str]:
     return cursor.created, cursor.instance_id  # "": strictly before that second
 
 
-def run_report(status: Any) -> Json:
+def run_report(status: Any, tables: Mapping[str, str] | None = None) -> Json:
     """A run's report (its output) with its durable status; a failed or terminated run,
-    which has no report, gets one that says so, in the same shape."""
+    which has no report, gets one that says so, in the same shape (`tables` maps its input's
+    table key to the table name reports carry)."""
     output = status.output
     runtime = status.runtime_status.value if status.runtime_status else None
     updated = status.last_updated_time
@@ -186,7 +188,7 @@ def run_report(status: Any) -> Json:
         request = status.input_ if isinstance(status.input_, dict) else {}
         report = {
             "instance_id": status.instance_id,
-            "table": request.get("table_key"),
+            "table": (tables or {}).get(key, key) if (key := request.get("table_key")) else None,
             "delta_version": request.get("delta_version"),
             "data_asset_version": request.get("data_asset_version"),
             "registered": None,
@@ -209,7 +211,7 @@ def _first_line(output: Any) -> str:
     return (text or "no reason given").split("\n", 1)[0].strip()[:500]
 
 
-def run_status(status: Any) -> Json:
+def run_status(status: Any, tables: Mapping[str, str] | None = None) -> Json:
     """What `GET /api/runs/{id}` answers: the run's state and, once it ended, its report."""
     runtime = status.runtime_status.value if status.runtime_status else None
     body: Json = {
@@ -220,6 +222,6 @@ def run_status(status: Any) -> Json:
         "last_updated_time": (
             status.last_updated_time.isoformat() if status.last_updated_time else None
         ),
-        "report": run_report(status) if runtime in _ENDED else None,
+        "report": run_report(status, tables) if runtime in _ENDED else None,
     }
     return body

@@ -18,6 +18,7 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from drift import run_query
+from drift.functions import settings
 from drift.orchestration import RETRAIN
 
 bp = df.Blueprint()
@@ -61,6 +62,13 @@ def check_status_response(req: func.HttpRequest, instance_id: str) -> func.HttpR
     )
 
 
+def _tables() -> dict[str, str]:
+    """Watched table keys -> the table names run reports carry (for runs without a report)."""
+    from drift.bootstrap import watched_table
+
+    return {key: watched_table(cfg) for key, cfg in settings.watchlist().configs.items()}
+
+
 async def _page(req: func.HttpRequest, client: df.DurableOrchestrationClient) -> run_query.RunsPage:
     return await run_query.recent_runs(
         client,
@@ -68,6 +76,7 @@ async def _page(req: func.HttpRequest, client: df.DurableOrchestrationClient) ->
         datetime.now(UTC),
         req.params.get("continuation") or None,
         run_query.parse_statuses(req.params.get("status")),
+        _tables(),
     )
 
 
@@ -108,7 +117,7 @@ async def http_run_status(
     status = await client.get_status(instance_id)
     if not status or status.name != RETRAIN:  # monitors and intakes are not runs
         return _json(404, {"error": f"instance_id: no run {instance_id}"})
-    body = run_query.run_status(status)
+    body = run_query.run_status(status, _tables())
     if body["report"] is None:
         url = status_url(req, instance_id, segments=2)
         return _json(202, body, {"Location": url, "Retry-After": str(RETRY_AFTER_S)})

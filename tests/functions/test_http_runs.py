@@ -93,6 +93,7 @@ def test_runs_are_newest_first_with_their_reports(make_app: Callable[..., App]) 
     terminated, drifted, first = body["runs"]
     assert terminated["runtime_status"] == "Terminated"
     assert terminated["error"] == "Terminated: stopped by an operator"
+    assert terminated["table"] == first["table"] == str(app.table)  # one section per table
     assert drifted["runtime_status"] == "Completed"
     groups = {r["model_group"]: r for r in drifted["retrained"]}
     assert groups["upsell"]["decision"]["action"] == "retrain"  # on_drift, and it drifted
@@ -173,5 +174,6 @@ def test_the_report_is_the_page_drift_report_writes(make_app: Callable[..., App]
     page = response.get_body().decode()
     # The same builder over the same reports as `drift report` (reports are the outputs).
     statuses = [asyncio.run(app.client.get_status(i)) for i in ids[::-1]]
-    assert page == render([run_report(s) for s in statuses])
+    tables = {KEY: str(app.table)}
+    assert page == render([run_report(s, tables) for s in statuses])
     assert "3 run(s)" in page and all(i in page for i in ids)
