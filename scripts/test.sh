@@ -2,7 +2,7 @@
 # One command for the checks CI runs: set up, lint, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh "[dev]"
+scripts/setup.sh "[dev,demo,bench]"
 scripts/azurite.sh          # a real Azure Storage server for the storage tests
 scripts/checkov.sh          # the Bicep scanner, in its own environment
 # Debian's chromium renders /api/report in tests/functions/test_report_browser.py.
