@@ -281,6 +281,10 @@ def main(argv: list[str] | None = None) -> int:
     results_path, markdown_path, img_dir = outputs(args.out, args.quick)
     if set(only) != set(IDS) and results_path.exists():  # a partial run updates the others
         previous = json.loads(results_path.read_text())
+        # The machine section keeps describing the full run; what ran now says when and where.
+        for result in data["benchmarks"].values():
+            result["measured_on"] = {k: data["meta"][k] for k in ("date", "commit", "run_s")}
+        data["meta"] = {**data["meta"], **previous.get("meta", {})}
         data["benchmarks"] = {**previous.get("benchmarks", {}), **data["benchmarks"]}
         data["benchmarks"] = {k: data["benchmarks"][k] for k in IDS if k in data["benchmarks"]}
     from bench import report

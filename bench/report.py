@@ -68,8 +68,9 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "```",
         "",
         "`--quick` runs B1 on 10 commits, B2 on 1 and 10 groups × 10 and 40 polls, B3 on ten "
-        "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits and B6 on workspaces "
-        "of 100 and 1,000 jobs; `tests/bench/test_bench_quick.py` runs it and checks the "
+        "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits, B6 on workspaces "
+        "of 100 and 1,000 jobs and B7 with 3 imports of each kind; "
+        "`tests/bench/test_bench_quick.py` runs it and checks the "
         "invariants (never the times).",
         "",
         f"Raw figures: [`{res}`]({res}) (one object per benchmark: parameters, measured, "
@@ -95,6 +96,13 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
     }
     for bid, result in bench.items():
         out += [f"## {bid}. {result['title']}", "", f"**{result['headline']}.**", ""]
+        if result.get("measured_on"):
+            on = result["measured_on"]
+            out += [
+                f"Measured on its own: {on['date']}, commit {on['commit']} "
+                f"(`python -m bench --only {bid}`).",
+                "",
+            ]
         out += sections[bid](result)
         png = PLOTS.get(bid)
         if png and png in (meta.get("plots") or []):
