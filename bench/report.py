@@ -69,8 +69,8 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "",
         "`--quick` runs B1 on 10 commits, B2 on 1 and 10 groups × 10 and 40 polls, B3 on ten "
         "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits, B6 on workspaces "
-        "of 100 and 1,000 jobs and B9 on 3 runs under faults; `tests/bench/test_bench_quick.py` "
-        "runs it and checks the "
+        "of 100 and 1,000 jobs, B7 with 3 imports of each kind and B9 on 3 runs under "
+        "faults; `tests/bench/test_bench_quick.py` runs it and checks the "
         "invariants (never the times).",
         "",
         f"Raw figures: [`{res}`]({res}) (one object per benchmark: parameters, measured, "
@@ -92,10 +92,18 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "B4": _b4,
         "B5": _b5,
         "B6": _b6,
+        "B7": _b7,
         "B9": _b9,
     }
     for bid, result in bench.items():
         out += [f"## {bid}. {result['title']}", "", f"**{result['headline']}.**", ""]
+        if result.get("measured_on"):
+            on = result["measured_on"]
+            out += [
+                f"Measured on its own: {on['date']}, commit {on['commit']} "
+                f"(`python -m bench --only {bid}`).",
+                "",
+            ]
         out += sections[bid](result)
         png = PLOTS.get(bid)
         if png and png in (meta.get("plots") or []):
@@ -201,6 +209,18 @@ def _summary_rows(bench: Json) -> list[list[str]]:
                 f"({cold['drift_calls']} on a first run)",
                 f"{warm['scan_calls']:,} calls (full scan)",
                 f"{times(warm['ratio_calls'])} fewer calls",
+            ]
+        )
+    if "B7" in bench:
+        m, b, r = bench["B7"]["measured"], bench["B7"]["baseline"], bench["B7"]["ratio"]
+        rows.append(
+            [
+                "B7",
+                "cold start: `import function_app`",
+                f"{secs(m['import_s'])}, {m['maxrss_mib']:.0f} MiB",
+                f"azure.functions + azure.durable_functions: {secs(b['import_s'])}, "
+                f"{b['maxrss_mib']:.0f} MiB",
+                f"{r['time_x']:.2f}x the time, {r['memory_x']:.2f}x the memory (goal ≤ 1.5x)",
             ]
         )
     return rows
@@ -435,6 +455,41 @@ def _b6(r: Json) -> list[str]:
     return [table(header, rows)]
 
 
+def _b7(r: Json) -> list[str]:
+    rows = []
+    for label, x in (("`import function_app`", r["measured"]), ("libraries alone", r["baseline"])):
+        heavy = ", ".join(x["heavy_loaded"]) or "none"
+        rows.append(
+            [
+                label,
+                secs(x["import_s"]),
+                f"{x['maxrss_mib']:.0f} MiB",
+                f"{x['modules']:,.0f}",
+                heavy,
+            ]
+        )
+    before = r.get("before")
+    if before:
+        rows.append(
+            [
+                f"`import function_app` before the lazy imports ({before['commit']})",
+                secs(before["import_s"]),
+                f"{before['maxrss_mib']:.0f} MiB",
+                f"{before['modules']:,.0f}",
+                ", ".join(before["heavy_loaded"]),
+            ]
+        )
+    header = ["import", "time (median)", "peak memory (median)", "modules", "heavy modules loaded"]
+    ratio = r["ratio"]
+    out = [table(header, rows), ""]
+    out.append(
+        f"Ratio to the libraries alone: {ratio['time_x']:.2f}x the time, "
+        f"{ratio['memory_x']:.2f}x the memory"
+        + (f" (before: {before['time_x']:.2f}x and {before['memory_x']:.2f}x)." if before else ".")
+    )
+    return out
+
+
 def _b9(r: Json) -> list[str]:
     rows = [
         [
@@ -490,6 +545,7 @@ PLOTS = {
     "B4": "b4_burst.png",
     "B5": "b5_table_age.png",
     "B6": "b6_newest_job.png",
+    "B7": "b7_cold_start.png",
 }
 DRIFT, BASE, OTHER = "#1f77b4", "#d62728", "#7f7f7f"
 
@@ -506,7 +562,7 @@ def plots(data: Json, img_dir: Path, require: bool) -> list[str] | str:
             raise
         return "skipped: matplotlib is not installed"
     img_dir.mkdir(parents=True, exist_ok=True)
-    draw = {"B1": _p1, "B2": _p2, "B3": _p3, "B4": _p4, "B5": _p5, "B6": _p6}
+    draw = {"B1": _p1, "B2": _p2, "B3": _p3, "B4": _p4, "B5": _p5, "B6": _p6, "B7": _p7}
     written = []
     plt.rcParams.update({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
     for bid, result in data["benchmarks"].items():
@@ -657,4 +713,22 @@ def _p6(plt: Any, r: Json) -> Any:
         ax.legend()
     a.set_title("finding each group's newest job")
     b.set_title("time, without network")
+    return fig
+
+
+def _p7(plt: Any, r: Json) -> Any:
+    bars = [("libraries alone", r["baseline"], BASE), ("function_app", r["measured"], DRIFT)]
+    if r.get("before"):
+        bars.append(("function_app, before", r["before"], OTHER))
+    fig, (a, b) = plt.subplots(1, 2, figsize=(9, 3.2))
+    names = [n for n, _, _ in bars]
+    colours = [c for _, _, c in bars]
+    a.bar(names, [x["import_s"] * 1e3 for _, x, _ in bars], color=colours)
+    a.set_ylabel("import time, ms (median)")
+    b.bar(names, [x["maxrss_mib"] for _, x, _ in bars], color=colours)
+    b.set_ylabel("peak resident memory, MiB")
+    for ax in (a, b):
+        ax.tick_params(axis="x", labelsize=8)
+    a.set_title("cold start: import time")
+    b.set_title("cold start: memory")
     return fig

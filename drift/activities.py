@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drift.bootstrap import Services
 from drift.delta_log import CommitSummary, decide
 from drift.domain import JobInput, PermanentError
 from drift.plan import TAG_SUBMITTED_BY, build_plan, newest_per_group
-from drift.policy import evaluate
-from drift.registration import asset_version, latest_data_version, read_summary, register
-from drift.table_sample import TableSnapshot, read_snapshot
+
+# Activities import what they need when they run (drift.policy: numpy, pyarrow, scipy;
+# drift.registration: mltable; drift.table_sample: deltalake), never when the app is indexed.
+if TYPE_CHECKING:
+    from drift.table_sample import TableSnapshot
 
 REGISTER = "drift_register_version"
 RESOLVE = "drift_resolve_version"
@@ -44,6 +46,8 @@ class UnknownDataVersion(PermanentError, LookupError):
 
 def register_version(services: Services, args: Json) -> Json:
     """Register the given Delta version, or the newest data-changing one when none is given."""
+    from drift.registration import latest_data_version, read_summary, register
+
     table = services.table
     version = args.get("delta_version")
     if version is None:
@@ -84,6 +88,8 @@ def register_version(services: Services, args: Json) -> Json:
 
 def _preview(services: Services, summary: CommitSummary) -> Json:
     """What registration would produce, without writing anything (dry runs)."""
+    from drift.registration import asset_version
+
     params = services.config.parameters
     version = asset_version(summary)
     exists = services.registry.get_data(params.mltable_name, version) is not None
@@ -100,6 +106,8 @@ def _preview(services: Services, summary: CommitSummary) -> Json:
 
 def classify_commit(services: Services, args: Json) -> Json:
     """Whether one commit changed data: the intake of a commit event asks before queueing it."""
+    from drift.registration import read_summary
+
     summary = read_summary(services.commits, services.table, int(args["delta_version"]))
     decision = decide(summary)
     committed = summary.committed_at
@@ -177,6 +185,9 @@ def decide_retraining(services: Services, args: Json) -> Json:
     Snapshots are read once per (version, sample size) and shared by the groups; a group
     whose policy needs no data (trigger always or never, no rules) reads nothing.
     """
+    from drift.policy import evaluate
+    from drift.table_sample import read_snapshot
+
     policies = services.config.retraining
     uri = services.commits.table_uri(services.table)
     new_version = int(args["delta_version"])

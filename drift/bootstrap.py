@@ -6,12 +6,15 @@ import logging
 import os
 import warnings
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
-from drift.config import DriftConfig
 from drift.run_history import LocalRunHistory, NoHistory, RunHistory
 
 log = logging.getLogger("drift.azure")
+
+if TYPE_CHECKING:  # pydantic models: loaded with the config, not when the app is indexed
+    from drift.config import DriftConfig
 
 
 class BackendUnavailable(RuntimeError):
@@ -67,6 +70,13 @@ class AuthOptions:
         )
 
 
+def watched_table(config: DriftConfig) -> str:
+    """The table as its commit store names it, and as run reports do (`Services.table`)."""
+    if config.backend == "local" and config.local is not None:
+        return str(config.local.table_path)
+    return (config.parameters.container_data_path or "").strip("/")
+
+
 def build_services(config: DriftConfig, auth: AuthOptions | None = None) -> Services:
     services = _backend_services(config, auth or AuthOptions())
     services.jobs = with_databricks_groups(config, services.jobs)
@@ -109,7 +119,7 @@ def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
         store_credentials=cred.token_credential if p.store_datastore_credentials else None,
     )
     commits = AzureCommits(p.storage_account_name, p.container_name, cred)
-    table = (p.container_data_path or "").strip("/")
+    table = watched_table(config)
     return Services(config, commits, registry, AzureJobs(ml, where=where), table)
 
 
@@ -140,5 +150,5 @@ def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:
         registry = LocalRegistry(local.workdir)
         jobs = LocalJobs(local.workdir, local.jobs_dir, registry.resolve)
         history = LocalRunHistory(local.workdir)
-        return Services(config, LocalCommits(), registry, jobs, str(local.table_path), history)
+        return Services(config, LocalCommits(), registry, jobs, watched_table(config), history)
     raise BackendUnavailable(f"backend {config.backend!r} is not known")

@@ -278,8 +278,8 @@ def report(
     cfg = _load(config)
     if cfg.local is None:
         raise _fail(
-            "report: run history is kept by the local backend; in Azure each run's "
-            "report is its orchestration output (status URL)"
+            "report: run history is kept by the local backend; in Azure the Functions app "
+            "serves the same page at GET /api/report (runs as JSON at GET /api/runs)"
         )
     if out.is_dir():
         raise _fail(
@@ -312,7 +312,12 @@ def demo(
     as_json: JsonFlag = False,
 ) -> None:
     """Write a real Delta table, commit to it, and watch drift register, skip and retrain."""
-    from drift.demo import DemoError, run_demo
+    try:
+        from drift.demo import DemoError, run_demo
+    except ModuleNotFoundError as exc:  # pandas and scikit-learn are the `demo` extra
+        raise _fail(
+            f"demo: needs {exc.name}: pip install 'drift[demo]' (scripts/demo.sh does)"
+        ) from None
 
     try:
         steps = run_demo(workdir.resolve(), err)

@@ -12,6 +12,7 @@ can check ordering such as get_status before start_new.
 from __future__ import annotations
 
 import json
+from datetime import datetime
 from typing import Any, NoReturn
 
 from azure.durable_functions import DurableOrchestrationClient, EntityId
@@ -22,6 +23,10 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import Orchestrat
 from drift.durable_driver import LocalDurableRuntime
 
 BASE_URL = "http://localhost:7071/runtime/webhooks/durabletask"
+# The extension's instance query answers one page, 100 instances unless `top` says otherwise
+# (OrchestrationStatusQueryCondition.PageSize); the Python SDK sends no `top` and ignores the
+# continuation token, so a caller sees the first page only.
+QUERY_PAGE = 100
 _FINISHED = (
     OrchestrationRuntimeStatus.Completed,
     OrchestrationRuntimeStatus.Failed,
@@ -58,6 +63,20 @@ def client_binding(task_hub: str = "drift", base_url: str = BASE_URL) -> str:
             "rpcBaseUrl": "http://127.0.0.1:17071/durabletask/",
         }
     )
+
+
+def _status_json(status: Any) -> dict[str, Any]:
+    """An instance as the extension's status payload carries it (times to the second)."""
+    return {
+        "name": status.name,
+        "instanceId": status.instance_id,
+        "runtimeStatus": status.runtime_status.value,
+        "input": status.input,
+        "output": status.output,
+        "customStatus": status.custom_status,
+        "createdTime": status.created_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "lastUpdatedTime": status.last_updated_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
 
 
 async def _no_http(url: str, *args: Any, **kwargs: Any) -> NoReturn:
@@ -105,18 +124,37 @@ class LocalDurableClient(DurableOrchestrationClient):
         if status is None:
             # 404 has an empty body, which the SDK turns into a falsy, all-None status.
             return DurableOrchestrationStatus.from_json("")
-        return DurableOrchestrationStatus.from_json(
-            {
-                "name": status.name,
-                "instanceId": status.instance_id,
-                "runtimeStatus": status.runtime_status.value,
-                "input": status.input,
-                "output": status.output,
-                "customStatus": status.custom_status,
-                "createdTime": status.created_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                "lastUpdatedTime": status.last_updated_time.strftime("%Y-%m-%dT%H:%M:%SZ"),
-            }
-        )
+        return DurableOrchestrationStatus.from_json(_status_json(status))
+
+    async def get_status_by(
+        self,
+        created_time_from: datetime | None = None,
+        created_time_to: datetime | None = None,
+        runtime_status: list[OrchestrationRuntimeStatus] | None = None,
+        instance_id_prefix: str | None = None,
+    ) -> list[DurableOrchestrationStatus]:
+        """The first page of the instance query, in instance-id order (Azure Storage's table
+        order), as the SDK returns it: the caller never learns whether more matched."""
+        self.calls.append(("get_status_by", (created_time_from, created_time_to, runtime_status)))
+        wanted = {s.value for s in runtime_status or []}
+        matched = []
+        for instance_id in sorted(self.runtime.instances):
+            status = self.runtime.get_status(instance_id)
+            if status is None or status.name not in self.runtime.orchestrators:
+                continue  # entities are not orchestration instances
+            if created_time_from and status.created_time < created_time_from:
+                continue
+            if created_time_to and status.created_time > created_time_to:
+                continue
+            if wanted and status.runtime_status.value not in wanted:
+                continue
+            if instance_id_prefix and not instance_id.startswith(instance_id_prefix):
+                continue
+            matched.append(DurableOrchestrationStatus.from_json(_status_json(status)))
+        return matched[:QUERY_PAGE]
+
+    async def get_status_all(self) -> list[DurableOrchestrationStatus]:
+        return await self.get_status_by()
 
     async def raise_event(
         self,

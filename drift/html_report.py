@@ -96,7 +96,9 @@ def _run_block(run: dict[str, Any]) -> str:
         f"{_e(run.get('finished_at'))}</span></h3>"
     )
     retrained = run.get("retrained") or []
-    if run.get("skipped"):
+    if run.get("error"):  # failed or terminated in Azure: the run left no report of its own
+        inner = f'<p class="bad">run {_e(run["error"])}</p>'
+    elif run.get("skipped"):
         inner = f"<p>skipped: {_e(run['skipped'])}</p>"
     else:
         inner = f"<p>{_registration(run)}</p>"

@@ -10,11 +10,13 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from drift.events import Rejected, parse_event
 from drift.orchestration import INTAKE, intake_instance_id
-from drift.watchlist import Watchlist
+
+if TYPE_CHECKING:
+    from drift.watchlist import Watchlist
 
 log = logging.getLogger("drift.intake")
 

@@ -7,9 +7,12 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from drift.config import DataAssetBinding
 from drift.domain import JobInput, TrainingJob
+
+if TYPE_CHECKING:  # pydantic models: not needed to index the Functions app
+    from drift.config import DataAssetBinding
 
 JOB_NAME_RE = re.compile(r"^(?P<prefix>.+)_(?P<stamp>\d{14})_(?P<suffix>[A-Za-z0-9]+)$")
 TAG_SOURCE_JOB = "drift.source_job"

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import mltable
-
 from drift.backends.base import CommitStore, DataRegistry
 from drift.config import Parameters
 from drift.delta_log import CommitSummary, decide, summarize_commit
@@ -125,6 +123,8 @@ def register(
     mlt = registry.get_data(params.mltable_name, version)
     found_mltable = mlt is not None
     if mlt is None:
+        import mltable  # heavy (pandas and more): loaded by the activity that registers
+
         definition = mltable.from_delta_lake(table_uri, version_as_of=summary.version)
         mlt = registry.create_mltable(
             DataAssetVersion(params.mltable_name, version, "mltable", table_uri, tags), definition

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:  # rich renders for the CLI; the orchestrators only need any_failed
+    from rich.console import Console
 
 OK_STATUSES = frozenset({"Completed"})
 # Decided by the retraining policy, not failures: the report says why for each group.

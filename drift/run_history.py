@@ -1,5 +1,6 @@
 """Run reports kept for `drift report`: SQLite locally; nowhere extra in Azure, where each
-report is already the orchestration's output (the durable status API returns it)."""
+report is already the orchestration's output (GET /api/runs and /api/report read them with
+the durable instance query, drift/run_query.py)."""
 
 from __future__ import annotations
 

@@ -2,5 +2,5 @@
 # One command for a newcomer: set up, then run the whole loop locally (`drift demo`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh
+scripts/setup.sh "[demo]"   # the demo trains scikit-learn models on pandas frames
 exec .venv/bin/drift demo "$@"

@@ -2,9 +2,13 @@
 # One command for the checks CI runs: set up, lint, then every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-scripts/setup.sh "[dev]"
+scripts/setup.sh "[dev,demo,bench]"
 scripts/azurite.sh          # a real Azure Storage server for the storage tests
 scripts/checkov.sh          # the Bicep scanner, in its own environment
+# Debian's chromium renders /api/report in tests/functions/test_report_browser.py.
+if ! command -v chromium >/dev/null 2>&1 && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null || echo "chromium: not installed"
+fi
 export DRIFT_CHECKOV="$PWD/.venv-checkov/bin/checkov"
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .

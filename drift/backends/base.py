@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import Protocol
-
-from mltable import MLTable
+from typing import TYPE_CHECKING, Protocol
 
 from drift.domain import DataAssetVersion, JobInput, JobState, TrainingJob
+
+if TYPE_CHECKING:  # mltable loads pandas and more: only registration needs it at run time
+    from mltable import MLTable
 
 
 class CommitStore(Protocol):

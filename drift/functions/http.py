@@ -1,4 +1,8 @@
-"""HTTP trigger: POST /api/retrain starts a run (202 + status URLs) or answers a dry run."""
+"""HTTP triggers: POST /api/retrain starts a run or answers a dry run; POST /api/violation.
+
+A started run answers 202 with drift's own status URL (GET /api/runs/{id}, function key), not
+the Durable check-status response: its URLs carry the extension's system key, which opens
+the management API (terminate, purge, raise events) for every instance."""
 
 from __future__ import annotations
 
@@ -9,8 +13,8 @@ from datetime import UTC, datetime
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift import manual
 from drift.functions import settings
+from drift.functions.runs import check_status_response
 
 bp = df.Blueprint()
 
@@ -27,6 +31,8 @@ def _json(status: int, body: object) -> func.HttpResponse:
 async def http_retrain(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
+    from drift import manual  # pydantic models: loaded when a function runs, not at indexing
+
     try:
         request = manual.parse_request(req.get_body())
         if request.dry_run:  # synchronous service calls: off the worker's event loop
@@ -35,7 +41,7 @@ async def http_retrain(
         instance = await manual.start_run(client, settings.watchlist(), request)
     except manual.BadRequest as exc:
         return _json(400, {"error": str(exc)})
-    return client.create_check_status_response(req, instance)
+    return check_status_response(req, instance)
 
 
 @bp.function_name("drift_http_violation")
@@ -45,6 +51,8 @@ async def http_violation(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """A monitoring job reports a violated metric: retrain that group (202), or nothing (200)."""
+    from drift import manual
+
     try:
         request = manual.parse_violation(req.get_body())
         instance = await manual.start_violation(
@@ -54,4 +62,4 @@ async def http_violation(
         return _json(400, {"error": str(exc)})
     if instance is None:
         return _json(200, {"started": False, "reason": "is_metric_violated is false"})
-    return client.create_check_status_response(req, instance)
+    return check_status_response(req, instance)

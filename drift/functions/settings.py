@@ -5,9 +5,10 @@ from __future__ import annotations
 import os
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from drift.bootstrap import AuthOptions
-from drift.watchlist import Watchlist
+if TYPE_CHECKING:  # the config's pydantic models load on the first invocation, not at indexing
+    from drift.watchlist import Watchlist
 
 CONFIG_SETTING = "DRIFT_CONFIG"
 DEFAULT_CONFIG = "configs"
@@ -19,5 +20,8 @@ APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding function_ap
 @cache
 def watchlist() -> Watchlist:
     """`DRIFT_CONFIG`: a YAML file or a folder of them, relative to the app root."""
+    from drift.bootstrap import AuthOptions
+    from drift.watchlist import Watchlist
+
     path = APP_ROOT / (os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG)  # absolute stays so
     return Watchlist.load(path, AuthOptions.from_env())

@@ -29,7 +29,7 @@ def results(out: Path) -> dict[str, Any]:
 def test_every_benchmark_reports_parameters_figures_baseline_and_ratio(
     out: Path, results: dict[str, Any]
 ) -> None:
-    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B9"]
+    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9"]
     for bid, result in results.items():
         assert result["id"] == bid
         for key in ("title", "parameters", "measured", "baseline", "ratio", "headline"):
@@ -136,6 +136,16 @@ def test_b6_drift_needs_fewer_calls_than_a_full_scan(results: dict[str, Any]) ->
             assert row["drift_calls"] < row["scan_calls"], row
     warm = [r["drift_calls"] for r in rows if r["scenario"].startswith("drift")]
     assert warm == [1, 1]  # one tag-filtered page, whatever the workspace's size
+
+
+def test_b7_measures_both_imports_side_by_side(results: dict[str, Any]) -> None:
+    b7 = results["B7"]
+    assert b7["parameters"]["repeats"] == 3
+    assert len(b7["samples"]["app"]) == len(b7["samples"]["baseline"]) == 3
+    # The app imports the libraries, so it loads at least their modules; none of the heavy ones.
+    assert b7["measured"]["modules"] > b7["baseline"]["modules"]
+    assert b7["measured"]["heavy_loaded"] == [] == b7["baseline"]["heavy_loaded"]
+    assert b7["ratio"]["time_x"] > 0 and b7["ratio"]["memory_x"] > 0
 
 
 def test_b9_the_sdk_does_not_retry_inside_drifts_retry(results: dict[str, Any]) -> None:

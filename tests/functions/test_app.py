@@ -30,6 +30,20 @@ def test_http_trigger_route_method_and_auth_level() -> None:
     assert "durableClient" in b
 
 
+def test_run_history_routes_are_get_with_function_keys() -> None:
+    routes = {
+        "drift_http_runs": "runs",
+        "drift_http_run_status": "runs/{instance_id}",
+        "drift_http_report": "report",
+    }
+    for name, route in routes.items():
+        b = bindings(name)
+        assert b["httpTrigger"]["route"] == route
+        assert b["httpTrigger"]["methods"] == ["GET"]
+        assert b["httpTrigger"]["authLevel"] == "FUNCTION"
+        assert "durableClient" in b
+
+
 def test_timer_schedule_comes_from_an_app_setting() -> None:
     timer = bindings("drift_weekly")["timerTrigger"]
     assert timer["schedule"] == "%DRIFT_SCHEDULE%"

@@ -15,11 +15,11 @@ from drift.orchestration import RETRAIN
 from tests.functions.conftest import KEY, App, user_function
 
 
-def post(app: App, body: Any) -> func.HttpResponse:
+def post(app: App, body: Any, url: str = "http://localhost:7071/api/retrain") -> func.HttpResponse:
     raw = body if isinstance(body, bytes) else json.dumps(body).encode()
     request = func.HttpRequest(
         "POST",
-        "http://localhost:7071/api/retrain",
+        url,
         body=raw,
         headers={"Content-Type": "application/json"},
     )
@@ -27,14 +27,17 @@ def post(app: App, body: Any) -> func.HttpResponse:
     return asyncio.run(fn(req=request, client=app.client))
 
 
-def test_a_run_answers_202_with_status_urls_and_completes(make_app: Callable[..., App]) -> None:
+def test_a_run_answers_202_with_drifts_status_url_and_completes(
+    make_app: Callable[..., App],
+) -> None:
     app = make_app()
     response = post(app, {"model_name_prefix": "churn"})
     assert response.status_code == 202
     links = json.loads(response.get_body())
     instance = links["id"]
-    assert instance in links["statusQueryGetUri"] and instance in response.headers["Location"]
-    assert {"terminatePostUri", "sendEventPostUri", "purgeHistoryDeleteUri"} <= links.keys()
+    url = f"http://localhost:7071/api/runs/{instance}"
+    assert links == {"id": instance, "statusQueryGetUri": url}
+    assert response.headers["Location"] == url
     app.settle()
     status = app.runtime.get_status(instance)
     assert status is not None and status.name == RETRAIN
@@ -95,3 +98,18 @@ def test_an_unknown_version_in_a_dry_run_is_a_400(make_app: Callable[..., App]) 
     assert (
         "features:20990101000000-v1 is not registered" in json.loads(response.get_body())["error"]
     )
+
+
+def test_the_answer_carries_no_key_and_no_durable_management_url(
+    make_app: Callable[..., App],
+) -> None:
+    """Issue 11: the Durable URLs carry the system key (terminate, purge, raise events on every
+    instance); drift answers with its own endpoint, and never echoes the caller's key."""
+    app = make_app()
+    response = post(app, {}, url="https://drift.example.net/api/retrain?code=CALLER-KEY")
+    assert response.status_code == 202
+    text = response.get_body().decode() + json.dumps(dict(response.headers))
+    for leak in ("runtime/webhooks", "durabletask", "code=", "REDACTED", "CALLER-KEY"):
+        assert leak not in text
+    instance = json.loads(response.get_body())["id"]
+    assert response.headers["Location"] == f"https://drift.example.net/api/runs/{instance}"

@@ -31,6 +31,7 @@ def test_a_violation_retrains_only_that_group_once(make_app: Callable[..., App])
     response = post(app, body)
     assert response.status_code == 202
     instance = json.loads(response.get_body())["id"]
+    assert response.headers["Location"] == f"http://localhost:7071/api/runs/{instance}"
     app.settle()
     report = app.runtime.get_status(instance).output
     assert [r["model_group"] for r in report["retrained"]] == ["churn"]

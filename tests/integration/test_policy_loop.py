@@ -124,12 +124,12 @@ def test_a_monitoring_violation_retrains_the_group_even_without_drift(tmp_path: 
 
 
 def test_a_policy_that_needs_no_data_reads_no_table(tmp_path: Path, monkeypatch: Any) -> None:
-    import drift.activities
+    import drift.table_sample  # the activity imports read_snapshot from it when it runs
 
     def refuse(*_: Any, **__: Any) -> None:
         raise AssertionError("read_snapshot called for trigger: always without rules")
 
-    monkeypatch.setattr(drift.activities, "read_snapshot", refuse)
+    monkeypatch.setattr(drift.table_sample, "read_snapshot", refuse)
     jobs = FakeJobs(seed_jobs())
     services = services_for(tmp_path, jobs)
     services.config = services.config.model_copy(

@@ -159,4 +159,4 @@ def test_raise_event_and_terminate_follow_extension_status_codes() -> None:
 def test_methods_not_emulated_fail_clearly() -> None:
     _, client = make()
     with pytest.raises(NotImplementedError, match="does not emulate"):
-        asyncio.run(client.get_status_all())
+        asyncio.run(client.purge_instance_history("x"))

@@ -1,5 +1,7 @@
 """The wheel's metadata and the Functions app's requirements must not drift apart."""
 
+import ast
+import re
 import tomllib
 from pathlib import Path
 
@@ -55,3 +57,51 @@ def test_license_is_a_pep639_expression_setuptools_reads_without_warnings() -> N
     finally:
         os.chdir(cwd)
     assert dist.metadata.license_expression == "Apache-2.0"
+
+
+def _project() -> dict:
+    return tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+
+
+def _name(requirement: str) -> str:
+    return re.split(r"[<>=!~\[; ]", requirement, maxsplit=1)[0].lower()
+
+
+def test_the_demo_and_bench_libraries_are_extras_not_app_requirements() -> None:
+    extras = _project()["optional-dependencies"]
+    assert {_name(r) for r in extras["demo"]} == {"pandas", "scikit-learn"}
+    assert {_name(r) for r in extras["bench"]} == {"matplotlib"}
+    app = {_name(r) for r in _project()["dependencies"]}
+    assert app.isdisjoint({"pandas", "scikit-learn", "matplotlib", "azure-eventgrid"})
+
+
+def test_the_app_imports_nothing_from_the_extras() -> None:
+    """Only the demo (drift/demo.py and the jobs it runs) imports pandas or scikit-learn."""
+    offenders = []
+    for path in sorted((ROOT / "drift").rglob("*.py")):
+        if path.name == "demo.py" or "demo_assets" in path.parts:
+            continue
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = (
+                [a.name for a in node.names]
+                if isinstance(node, ast.Import)
+                else [node.module or ""]
+                if isinstance(node, ast.ImportFrom) and node.level == 0
+                else []
+            )
+            for name in names:
+                if name.split(".")[0] in {"pandas", "sklearn", "matplotlib"}:
+                    offenders.append(f"{path.relative_to(ROOT)}: {name}")
+    assert offenders == []
+
+
+def test_funcignore_keeps_tests_bench_and_docs_out_of_the_package() -> None:
+    ignored = {
+        line.strip().rstrip("/")
+        for line in (ROOT / ".funcignore").read_text().splitlines()
+        if line.strip() and not line.startswith("#")
+    }
+    assert {"tests", "bench", "docs", "scripts", "infra", ".venv"} <= ignored
+    # ... and keeps what the app runs: its code, configs and host settings.
+    assert ignored.isdisjoint({"drift", "configs", "function_app.py", "host.json"})
+    assert ignored.isdisjoint({"requirements.txt"})
