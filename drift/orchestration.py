@@ -29,6 +29,11 @@ RETRAIN = "drift_retrain"
 MONITOR = "drift_monitor_job"
 INTAKE = "drift_commit_intake"
 TABLE_ENTITY = "drift_table"
+# Which monitors watch which jobs, per model group: what a job status event is routed by.
+WATCH_ENTITY = "drift_job_watch"
+# The external event a job status notification raises on its monitors. Its data is only a
+# hint: the monitor always reads the status with the activity.
+JOB_EVENT = "drift_job_status"
 
 # Activities get 6 attempts, 5 s apart (the Python SDK's RetryOptions has no backoff): at a
 # 30% fault rate per attempt about 0.7% of runs would still lose a step with 6, against ~24%
@@ -78,14 +83,41 @@ def _row(job: Json, state: Json | None, status: str, error: str | None = None) -
 
 
 def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
-    """Submit one job, poll it on durable timers until it ends, cancel it at the deadline.
+    """Submit one job, watch it to its end, cancel it at the deadline; returns its report row.
+
+    The first generation registers the monitor with its group's watch entity, so a job status
+    event (Event Grid for Azure ML, a webhook for Databricks) can find it; the final one
+    unregisters it. Both are signals: fire-and-forget, no wait.
+    """
+    args: Json = context.get_input()
+    job: Json = args["job"]
+    watch = df.EntityId(WATCH_ENTITY, watch_key(job["group"]))
+    if not args.get("submitted"):
+        context.signal_entity(
+            watch, "watch", {"instance": context.instance_id, "job": job["job_name"]}
+        )
+    row = yield from _monitor(context, args)
+    if row is not None:  # None: continued as new, still watching
+        context.signal_entity(watch, "unwatch", context.instance_id)
+    return row
+
+
+def _monitor(context: df.DurableOrchestrationContext, args: Json) -> Orchestration:
+    """Poll the job's status after each wake-up until it ends or the deadline passes.
+
+    A wake-up is the durable timer (`refreshDelay`) or a job status event, whichever comes
+    first; either way the status is read with the activity, so a lost, late, duplicated or
+    out-of-order event changes only how soon the end is seen. After an event the monitor
+    continues as new at once: the Python SDK (1.7) hands an event that arrived while nobody
+    was waiting to every later waiter of that name in the same history (Azure Functions
+    Durable Python issue #507), so an event must never be waited on twice in one generation.
+    The next generation starts with the status read, which is the poll the event asked for.
 
     A poll that still fails after its retries (an outage) is not the job's end: polling goes
     on until the deadline, where the job is cancelled as any other. Only a permanent error
     (the job or the permission is gone) stops monitoring early, and then the job is still
     asked to stop, so nothing keeps running unwatched.
     """
-    args: Json = context.get_input()
     job: Json = args["job"]
     name = job["job_name"]
     key = args.get("table_key")
@@ -104,6 +136,8 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
     state: Json | None = None
     outage: str | None = args.get("outage")
+    waiters: list[Any] = []  # this generation's event waits (the timer won each one so far)
+    woken = int(args.get("woken") or 0)
     for poll in range(POLLS_PER_GENERATION):
         try:
             state = yield from _call(context, act.STATE, ref)
@@ -114,7 +148,9 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
         except Exception as exc:
             outage = _first_line(exc)
         status = state["status"] if state and outage is None else "Unknown"
-        context.set_custom_status({"job": name, "status": status, "poll": poll, "outage": outage})
+        context.set_custom_status(
+            {"job": name, "status": status, "poll": poll, "outage": outage, "woken": woken}
+        )
         if status in TERMINAL_STATES:
             return _row(job, state, status)
         now = context.current_utc_datetime
@@ -132,9 +168,27 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             if outage:
                 detail += f"; last poll failed: {outage}"
             return _row(job, final or state, TIMED_OUT, detail)
-        yield context.create_timer(min(now + delay, deadline))
+        if any(w.is_completed for w in waiters):
+            # An event came while the status was being read, and an earlier (abandoned) wait
+            # took it: read again in a fresh generation rather than sleep through it.
+            woken += 1
+            break
+        timer = context.create_timer(min(now + delay, deadline))
+        event = context.wait_for_external_event(JOB_EVENT)
+        waiters.append(event)
+        winner = yield context.task_any([timer, event])
+        if winner is event:
+            timer.cancel()
+            woken += 1
+            break
     context.continue_as_new(
-        {**args, "submitted": True, "deadline": deadline.isoformat(), "outage": outage}
+        {
+            **args,
+            "submitted": True,
+            "deadline": deadline.isoformat(),
+            "outage": outage,
+            "woken": woken,
+        }
     )
     return None
 
@@ -425,6 +479,26 @@ def table_entity(context: df.DurableEntityContext) -> None:
     context.set_result(result if operation != "get" else state)
 
 
+def watch_entity(context: df.DurableEntityContext) -> None:
+    """Per model group: which monitor instances watch which jobs ({instance id: job name})."""
+    state: dict[str, str] = context.get_state(dict)
+    operation = context.operation_name
+    data = context.get_input()
+    if operation == "watch":
+        state[data["instance"]] = data["job"]
+    elif operation == "unwatch":
+        state.pop(data, None)
+    elif operation != "get":
+        raise ValueError(f"unknown operation {operation!r} on {WATCH_ENTITY}")
+    context.set_state(state)
+    context.set_result(state)
+
+
+def watch_key(group: str) -> str:
+    """The watch entity's key for a model group (group names are case-insensitive)."""
+    return safe_id(group.lower())
+
+
 def entity_key(table_key: str) -> str:
     """Entity keys and instance ids: letters, digits, '-', '_' and '.', bounded in length."""
     return safe_id(table_key)
@@ -448,4 +522,4 @@ def run_instance_id(table_key: str, version: int) -> str:
 
 
 ORCHESTRATORS = {RETRAIN: retrain, MONITOR: monitor_job, INTAKE: commit_intake}
-ENTITIES = {TABLE_ENTITY: table_entity}
+ENTITIES = {TABLE_ENTITY: table_entity, WATCH_ENTITY: watch_entity}
