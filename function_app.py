@@ -3,8 +3,8 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift.functions import durable, events, http, schedule
+from drift.functions import durable, events, http, jobs, schedule
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (events.bp, http.bp, schedule.bp, durable.bp):
+for blueprint in (events.bp, http.bp, schedule.bp, durable.bp, jobs.bp):
     app.register_functions(blueprint)
