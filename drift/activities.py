@@ -27,6 +27,7 @@ CANCEL = "drift_cancel_job"
 CLASSIFY = "drift_classify_commit"
 DECIDE = "drift_decide_retraining"
 RECORD = "drift_record_run"
+PUBLISH = "drift_publish_events"
 
 PERMANENT_ERROR = "drift_permanent_error"
 
@@ -234,6 +235,12 @@ def cancel_job(services: Services, args: Json) -> Json:
     return {"job": args["job"], "cancel_requested": True}
 
 
+def publish_events(services: Services, args: Json) -> Json:
+    """drift's own CloudEvents (built by the orchestrator, ids deterministic): at least once."""
+    services.events.publish(args["events"])
+    return {"published": len(args["events"])}
+
+
 Resolver = Callable[[str | None], Services]
 
 
@@ -257,6 +264,7 @@ ACTIVITIES: dict[str, Callable[[Services, Json], Json]] = {
     CLASSIFY: classify_commit,
     DECIDE: decide_retraining,
     RECORD: record_run,
+    PUBLISH: publish_events,
 }
 
 

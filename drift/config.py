@@ -131,6 +131,11 @@ class Parameters(_Strict):
     # Azure: the ADLS Gen2 datastore drift registers through; identity-based unless asked.
     datastore_name: str = Field("drift_lake", alias="datastoreName", pattern=r"^[A-Za-z0-9_]+$")
     store_datastore_credentials: bool = Field(False, alias="storeDatastoreCredentials")
+    # Azure: the Event Grid topic drift publishes its own events to (else the app setting
+    # DRIFT_EVENTS_TOPIC_ENDPOINT; neither: none are published). Local: events.jsonl.
+    events_topic_endpoint: str | None = Field(
+        None, alias="eventsTopicEndpoint", pattern=r"^https://[^\s/]+/\S*$"
+    )
 
     @field_validator("data_assets")
     @classmethod

@@ -20,6 +20,7 @@ import azure.durable_functions as df
 
 from drift import activities as act
 from drift import coalescing
+from drift import publish as pub
 from drift.domain import TERMINAL_STATES, TIMED_OUT
 from drift.report import any_failed
 
@@ -255,6 +256,10 @@ def _retrain(context: df.DurableOrchestrationContext, request: Json) -> Orchestr
     if reg["skipped"]:
         context.set_custom_status({"stage": "skipped", "reason": reg["skipped"]})
         return report
+    if not request.get("data_asset_version") and not report["dry_run"]:
+        # Every run that registers announces it (a rerun finds the version and sends the same
+        # id again): at least once, even when a crash hid that this run created it.
+        yield from _publish(context, key, [_registered_event(context, report)])
 
     context.set_custom_status({"stage": "planning", "data_version": reg["asset_version"]})
     plan: Json = yield from _call(
@@ -294,7 +299,14 @@ def _retrain(context: df.DurableOrchestrationContext, request: Json) -> Orchestr
         return report
 
     chosen = [j for j in plan["jobs"] if _action(decisions, j["group"]) == "retrain"]
-    rows = yield from _fan_out(context, {**plan, "jobs": chosen}, key)
+    started = [_job_event(context, report, pub.STARTED, j, decisions) for j in chosen]
+    yield from _publish(context, key, started)
+
+    def finished(rows: list[Json]) -> Orchestration:
+        events = [_job_event(context, report, pub.FINISHED, r, decisions) for r in rows]
+        yield from _publish(context, key, events)
+
+    rows = yield from _fan_out(context, {**plan, "jobs": chosen}, key, finished)
     by_group = {row["model_group"]: row for row in rows}
     report["retrained"] = [
         {
@@ -333,8 +345,76 @@ def _log_report(context: df.DurableOrchestrationContext, report: Json) -> None:
     log.info("drift run report %s", json.dumps(summary, sort_keys=True))
 
 
-def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | None) -> Orchestration:
-    """At most `max_parallel` monitors at once; a slot is refilled as soon as one ends."""
+def _publish(
+    context: df.DurableOrchestrationContext, key: str | None, events: list[Json]
+) -> Orchestration:
+    """Hand drift's own events to the publish activity; a failure never fails the run."""
+    if not events:
+        return
+    try:
+        yield from _call(context, act.PUBLISH, {"events": events, "table_key": key})
+    except Exception as exc:
+        if not context.is_replaying:
+            log.warning(
+                "drift events %s not published: %s", [e["type"] for e in events], _first_line(exc)
+            )
+
+
+def _registered_event(context: df.DurableOrchestrationContext, report: Json) -> Json:
+    data = {
+        "table": report["table"],
+        "delta_version": report["delta_version"],
+        "operation": report["operation"],
+        "data_asset_version": report["data_asset_version"],
+        "registered": report["registered"],
+        "run": report["instance_id"],
+    }
+    subject = f"{report['table']}@{report['data_asset_version']}"
+    return pub.cloud_event(
+        pub.REGISTERED,
+        subject,
+        context.current_utc_datetime,
+        data,
+        report["table"],
+        report["data_asset_version"],
+    )
+
+
+def _job_event(
+    context: df.DurableOrchestrationContext, report: Json, kind: str, item: Json, decisions: Json
+) -> Json:
+    """`item` is a planned job (started) or the monitor's row (finished)."""
+    group = item.get("group") or item["model_group"]
+    job = item.get("job_name") or item.get("job")
+    data: Json = {
+        "table": report["table"],
+        "delta_version": report["delta_version"],
+        "data_asset_version": report["data_asset_version"],
+        "group": group,
+        "job": job,
+        "source_job": item.get("source_job"),
+        "decision": decisions.get(group),
+        "run": report["instance_id"],
+    }
+    if kind == pub.FINISHED:
+        data.update(
+            status=item["status"], duration_s=item.get("duration_s"), error=item.get("error")
+        )
+    run = report["instance_id"]
+    return pub.cloud_event(
+        kind, f"{group}/{job}", context.current_utc_datetime, data, run, group, job
+    )
+
+
+def _fan_out(
+    context: df.DurableOrchestrationContext,
+    plan: Json,
+    key: str | None,
+    on_rows: Any = None,
+) -> Orchestration:
+    """At most `max_parallel` monitors at once; a slot is refilled as soon as one ends.
+
+    `on_rows(rows)`, a sub-orchestration step, runs as each batch of monitors returns."""
     waiting: list[Json] = list(plan["jobs"])
     running: list[tuple[Json, Any]] = []
     rows: dict[str, Json] = {}
@@ -354,6 +434,7 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | Non
             )
             running.append((job, child))
         winner = yield context.task_any([task for _, task in running])
+        done: list[Json] = []
         for job, task in list(running):
             if task is winner or task.is_completed:
                 running.remove((job, task))
@@ -361,6 +442,9 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | Non
                 if isinstance(result, Exception):  # the monitor itself failed
                     result = _row(job, None, "Error", _first_line(result))
                 rows[job["group"]] = result
+                done.append(result)
+        if on_rows is not None:
+            yield from on_rows(done)
         context.set_custom_status(
             {"stage": "retraining", "done": len(rows), "total": len(plan["jobs"])}
         )
