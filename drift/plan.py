@@ -16,6 +16,9 @@ TAG_SOURCE_JOB = "drift.source_job"
 TAG_DATA_VERSION = "drift.data_version"
 TAG_GROUP = "drift.group"
 TAG_BASELINE = "drift.baseline_version"
+# What Azure ML's job status event subscription filters on (infra/ml-job-events.bicep): Event
+# Grid filter keys are dot paths, so a tag whose name has a dot could not be one.
+TAG_MANAGED = "drift_managed"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -138,7 +141,12 @@ def build_plan(
             for name, inp in bound.items()
         }
         baseline = job.tags.get(TAG_BASELINE) if job.name == target else trained_on(job, by_input)
-        tags = {TAG_GROUP: group, TAG_SOURCE_JOB: source_name, TAG_DATA_VERSION: data_version}
+        tags = {
+            TAG_GROUP: group,
+            TAG_SOURCE_JOB: source_name,
+            TAG_DATA_VERSION: data_version,
+            TAG_MANAGED: "true",
+        }
         if baseline:
             tags[TAG_BASELINE] = baseline
         plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags, baseline))
