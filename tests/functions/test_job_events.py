@@ -19,15 +19,15 @@ import azure.functions as func
 
 from drift.functions import settings
 from drift.orchestration import run_instance_id
-from tests.clocked_jobs import ClockedJobs
 from tests.functions.conftest import KEY, App, _event_object, seed_jobs, user_function
+from tests.reliability.support import TimedJobs
 
 RUN_S = 1000
 
 
-def clocked(app: App, **runs: float) -> ClockedJobs:
-    jobs = ClockedJobs(
-        seed_jobs(), clock=app.clock, runs_s=runs or {"churn": RUN_S, "upsell": RUN_S}
+def clocked(app: App, **runs: float) -> TimedJobs:
+    jobs = TimedJobs(
+        seed_jobs(), clock=app.clock, runs_for=runs or {"churn": RUN_S, "upsell": RUN_S}
     )
     settings.watchlist().services(KEY).jobs = jobs
     app.jobs = jobs
