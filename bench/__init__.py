@@ -36,12 +36,22 @@ from bench import (
     b4_burst,
     b5_table_age,
     b6_newest_job,
+    b8_job_events,
     tables,
 )
 
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = {
-    m.ID: m for m in (b1_reaction, b2_growth, b3_compute, b4_burst, b5_table_age, b6_newest_job)
+    m.ID: m
+    for m in (
+        b1_reaction,
+        b2_growth,
+        b3_compute,
+        b4_burst,
+        b5_table_age,
+        b6_newest_job,
+        b8_job_events,
+    )
 }
 IDS = tuple(sorted(MODULES))
 
@@ -126,6 +136,7 @@ def run(quick: bool, only: list[str], workers: int, log: Callable[[str], None]) 
                     quick,
                 ),
             ),
+            ("B8", lambda: b8_job_events.run(quick, work / "b8")),
             ("B1", lambda: b1_reaction.run(quick, work / "b1")),
         ]
         for bid, step in steps:
@@ -272,6 +283,10 @@ def main(argv: list[str] | None = None) -> int:
         previous = json.loads(results_path.read_text())
         data["benchmarks"] = {**previous.get("benchmarks", {}), **data["benchmarks"]}
         data["benchmarks"] = {k: data["benchmarks"][k] for k in IDS if k in data["benchmarks"]}
+        # The machine and run figures stay those of the full run; this one is listed after it.
+        partial = {k: data["meta"][k] for k in ("date", "commit", "only", "run_s", "quick")}
+        earlier = previous.get("meta") or data["meta"]
+        data["meta"] = {**earlier, "partial_runs": [*earlier.get("partial_runs", []), partial]}
     from bench import report
 
     results_path.parent.mkdir(parents=True, exist_ok=True)
