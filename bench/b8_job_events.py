@@ -89,8 +89,8 @@ def run(quick: bool, workdir: Path) -> Json:
         },
         "notes": [
             "Virtual seconds from a job's end to its monitor's row; the event is delivered at "
-            "the end itself: Event Grid's own delivery delay (typically about a second, not "
-            "simulated here) and the wall time below add to the event path.",
+            "the end itself: Event Grid's own delivery delay (not simulated here) and the wall "
+            "time below add to the event path.",
             f"Handling one event here (function, watch entity read, raise, replays, one status "
             f"read): p50 {statistics.median(wake):.0f} ms wall, p95 "
             f"{summary(wake)['p95']:.0f} ms, over {len(wake)} events.",

@@ -66,7 +66,7 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "the machine, the ratios much less.",
         "",
         "```bash",
-        "python -m bench            # everything, 6-9 minutes on 2 cores: bench/results.json, "
+        "python -m bench            # everything, 9-12 minutes on 2 cores: bench/results.json, "
         "docs/benchmarks.md, docs/img/",
         "python -m bench --quick    # small sizes, under a minute (what the tests run)",
         "python -m bench --only B1,B4 --out /tmp/bench   # some, elsewhere",
@@ -679,7 +679,7 @@ def _p8(plt: Any, r: Json) -> Any:
         b.plot(
             delays,
             [by[d, path]["polls_per_job_hour"] for d in delays],
-            "-o",
+            "-o" if path == "poll" else "--x",
             color=color,
             label=label,
         )
@@ -687,7 +687,7 @@ def _p8(plt: Any, r: Json) -> Any:
     a.set_title("how late a job's end is reported")
     b.set_ylabel("status reads per job-hour")
     b.set_yscale("log")
-    b.set_title("what watching costs")
+    b.set_title("what watching costs (an event's read replaces a poll)")
     for ax in (a, b):
         ax.set_xscale("log")
         ax.set_xlabel("refreshDelay (s)")
