@@ -249,3 +249,30 @@ def test_sink_comes_from_the_backend_and_the_endpoint_is_checked(tmp_path: Path)
     raw["parameters"]["eventsTopicEndpoint"] = "http://topic.example/api/events"
     with pytest.raises(ConfigError, match="eventsTopicEndpoint"):
         parse_config(raw)
+
+
+def test_azure_backend_publishes_to_the_configured_topic(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from drift.bootstrap import build_services
+    from drift.config import parse_config
+
+    raw = {
+        "backend": "azure",
+        "parameters": {
+            "azml": {"subscriptionId": "s", "resourceGroup": "rg", "mlWorkspaceName": "ws"},
+            "storageAccountName": "lake",
+            "containerName": "data",
+            "containerDataPath": "features/seat",
+            "dataAssets": [{"name": "training_data", "value": "features"}],
+        },
+    }
+    monkeypatch.delenv(pub.ENDPOINT_SETTING, raising=False)
+    assert isinstance(build_services(parse_config(raw)).events, pub.NoEvents)
+    setting = "https://from-the-app-setting.westeurope-1.eventgrid.azure.net/api/events"
+    monkeypatch.setenv(pub.ENDPOINT_SETTING, setting)
+    events = build_services(parse_config(raw)).events
+    assert isinstance(events, pub.EventGridEvents) and events.endpoint == setting
+    own = "https://from-the-config.westeurope-1.eventgrid.azure.net/api/events"
+    raw["parameters"]["eventsTopicEndpoint"] = own
+    assert build_services(parse_config(raw)).events.endpoint == own  # type: ignore[attr-defined]
