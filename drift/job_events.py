@@ -105,14 +105,8 @@ def from_databricks(
     kind = body.get("event_type")
     if not isinstance(kind, str) or not kind:
         raise BadNotification("event_type: missing")
-    job = body.get("job")
-    job_id = job.get("job_id") if isinstance(job, Mapping) else None
-    if not isinstance(job_id, (str, int)) or isinstance(job_id, bool) or str(job_id) == "":
-        raise BadNotification("job.job_id: missing")
-    run = body.get("run")
-    run_id = run.get("run_id") if isinstance(run, Mapping) else None
-    if not isinstance(run_id, (str, int)) or isinstance(run_id, bool) or str(run_id) == "":
-        raise BadNotification("run.run_id: missing")
+    job_id = _identifier(body, "job", "job_id")
+    run_id = _identifier(body, "run", "run_id")
     if kind not in DATABRICKS_ENDED:
         if kind in DATABRICKS_OTHER:
             return None, f"{kind}: the run has not ended"
@@ -125,6 +119,17 @@ def from_databricks(
     status = "Completed" if kind == "jobs.on_success" else "Failed"
     notice_id = f"databricks-{job_id}-{run_id}-{kind}"
     return JobNotice("databricks", groups, None, status, notice_id), ""
+
+
+def _identifier(body: Mapping[str, Any], parent: str, key: str) -> str:
+    """`body[parent][key]` as text: Databricks sends ids as strings (numbers are accepted)."""
+    holder = body.get(parent)
+    value = holder.get(key) if isinstance(holder, Mapping) else None
+    if value is None or value == "":
+        raise BadNotification(f"{parent}.{key}: missing")
+    if isinstance(value, bool) or not isinstance(value, (str, int)):
+        raise BadNotification(f"{parent}.{key}: expected a string or an integer")
+    return str(value)
 
 
 async def wake(client: DurableClient, notice: JobNotice) -> list[str]:
