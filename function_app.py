@@ -3,8 +3,8 @@
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift.functions import durable, events, http, runs, schedule
+from drift.functions import durable, events, http, jobs, runs, schedule
 
 app = df.DFApp(http_auth_level=func.AuthLevel.FUNCTION)
-for blueprint in (events.bp, http.bp, runs.bp, schedule.bp, durable.bp):
+for blueprint in (events.bp, http.bp, runs.bp, schedule.bp, durable.bp, jobs.bp):
     app.register_functions(blueprint)

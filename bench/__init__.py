@@ -37,6 +37,7 @@ from bench import (
     b5_table_age,
     b6_newest_job,
     b7_cold_start,
+    b8_job_events,
     b9_retries,
     tables,
 )
@@ -52,6 +53,7 @@ MODULES = {
         b5_table_age,
         b6_newest_job,
         b7_cold_start,
+        b8_job_events,
         b9_retries,
     )
 }
@@ -140,6 +142,7 @@ def run(quick: bool, only: list[str], workers: int, log: Callable[[str], None]) 
                 ),
             ),
             ("B7", lambda: b7_cold_start.measure(quick)),
+            ("B8", lambda: b8_job_events.run(quick, work / "b8")),
             ("B1", lambda: b1_reaction.run(quick, work / "b1")),
         ]
         for bid, step in steps:

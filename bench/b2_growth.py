@@ -92,7 +92,7 @@ def measure(kind: str, groups: int, polls: int, workdir: Path) -> Json:
     from bench.baseline import POLL_ALL, poll_all
     from drift.activities import bind
     from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
 
     workdir.mkdir(parents=True, exist_ok=True)
     _warm_up(workdir)
@@ -105,6 +105,7 @@ def measure(kind: str, groups: int, polls: int, workdir: Path) -> Json:
         clock=clock,
         max_episodes=100_000_000,
         on_event=hist.on_event,
+        entities=ENTITIES,
     )
     gc.collect()
     wall, cpu = time.perf_counter(), time.process_time()
@@ -158,12 +159,15 @@ def _warm_up(workdir: Path) -> None:
     from bench.baseline import POLL_ALL, poll_all
     from drift.activities import bind
     from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import ORCHESTRATORS, RETRAIN
+    from drift.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
 
     for name in (RETRAIN, POLL_ALL):
         svc, _ = services(workdir / "warm-up" / name, 1, 2)
         runtime = LocalDurableRuntime(
-            {**ORCHESTRATORS, POLL_ALL: poll_all}, bind(svc), clock=VirtualClock(START)
+            {**ORCHESTRATORS, POLL_ALL: poll_all},
+            bind(svc),
+            clock=VirtualClock(START),
+            entities=ENTITIES,
         )
         runtime.run(name, {"delta_version": 0}, "warm")
     _WARM.add("done")

@@ -50,7 +50,7 @@ def _watch(workdir: Path, job_seconds: int) -> Json:
     from drift.bootstrap import Services
     from drift.config import parse_config
     from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
     from tests.azureml_doubles import workspace
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -98,6 +98,7 @@ def _watch(workdir: Path, job_seconds: int) -> Json:
         clock=clock,
         max_episodes=10_000_000,
         on_event=hist.on_event,
+        entities=ENTITIES,
     )
     ws.service.calls.clear()
     gc.collect()

@@ -33,6 +33,11 @@ def times(value: float | None) -> str:
     return f"{value:.2g}×" if value < 10 else f"{value:.0f}×"
 
 
+def vsecs(value: float) -> str:
+    """Virtual seconds: whole, as the virtual clock counts them."""
+    return f"{value:,.0f} s"
+
+
 def num(value: float | None) -> str:
     return "n/a" if value is None else f"{value:,.0f}"
 
@@ -61,7 +66,7 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "the machine, the ratios much less.",
         "",
         "```bash",
-        "python -m bench            # everything, 6-9 minutes on 2 cores: bench/results.json, "
+        "python -m bench            # everything, 9-12 minutes on 2 cores: bench/results.json, "
         "docs/benchmarks.md, docs/img/",
         "python -m bench --quick    # small sizes, under a minute (what the tests run)",
         "python -m bench --only B1,B4 --out /tmp/bench   # some, elsewhere",
@@ -69,8 +74,9 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "",
         "`--quick` runs B1 on 10 commits, B2 on 1 and 10 groups × 10 and 40 polls, B3 on ten "
         "minutes, B4 on 100 commits, B5 on tables of 10 and 200 commits, B6 on workspaces "
-        "of 100 and 1,000 jobs, B7 with 3 imports of each kind and B9 on 3 runs under "
-        "faults; `tests/bench/test_bench_quick.py` runs it and checks the "
+        "of 100 and 1,000 jobs, B7 with 3 imports of each kind, B8 on 3 jobs at refreshDelay "
+        "10 and 600 s and B9 on 3 runs under faults; `tests/bench/test_bench_quick.py` runs "
+        "it and checks the "
         "invariants (never the times).",
         "",
         f"Raw figures: [`{res}`]({res}) (one object per benchmark: parameters, measured, "
@@ -93,6 +99,7 @@ def markdown(data: Json, path: Path, results_path: Path, img_dir: Path) -> str:
         "B5": _b5,
         "B6": _b6,
         "B7": _b7,
+        "B8": _b8,
         "B9": _b9,
     }
     for bid, result in bench.items():
@@ -221,6 +228,22 @@ def _summary_rows(bench: Json) -> list[list[str]]:
                 f"azure.functions + azure.durable_functions: {secs(b['import_s'])}, "
                 f"{b['maxrss_mib']:.0f} MiB",
                 f"{r['time_x']:.2f}x the time, {r['memory_x']:.2f}x the memory (goal ≤ 1.5x)",
+            ]
+        )
+    if "B8" in bench:
+        r8 = bench["B8"]
+        top = max(r8["parameters"]["refresh_delays_s"])
+        by = {(x["refresh_delay_s"], x["path"]): x for x in r8["rows"]}
+        rows.append(
+            [
+                "B8",
+                f"job end → its report row, refreshDelay {top} s",
+                f"p50 {vsecs(by[top, 'event']['seen_after_s']['p50'])} with job status events, "
+                f"{by[top, 'event']['polls_per_job_hour']:.1f} polls per job-hour",
+                f"polling: p50 {vsecs(by[top, 'poll']['seen_after_s']['p50'])}",
+                f"{times(r8['ratio']['fewer_polls_event_at_top_vs_poll_at_lowest'])} fewer polls "
+                "than polling every "
+                f"{min(r8['parameters']['refresh_delays_s'])} s",
             ]
         )
     return rows
@@ -490,6 +513,41 @@ def _b7(r: Json) -> list[str]:
     return out
 
 
+def _b8(r: Json) -> list[str]:
+    by = {(x["refresh_delay_s"], x["path"]): x for x in r["rows"]}
+    rows = []
+    for delay in r["parameters"]["refresh_delays_s"]:
+        poll, event = by[delay, "poll"], by[delay, "event"]
+        rows.append(
+            [
+                f"{delay} s",
+                vsecs(poll["seen_after_s"]["p50"]),
+                vsecs(poll["seen_after_s"]["p95"]),
+                vsecs(poll["seen_after_s"]["max"]),
+                vsecs(event["seen_after_s"]["p50"]),
+                vsecs(event["seen_after_s"]["max"]),
+                f"{poll['polls_per_job_hour']:.1f}",
+                f"{event['polls_per_job_hour']:.1f}",
+            ]
+        )
+    header = [
+        "refreshDelay",
+        "polling: p50",
+        "polling: p95",
+        "polling: max",
+        "events: p50",
+        "events: max",
+        "polls per job-hour, polling",
+        "with events",
+    ]
+    p = r["parameters"]
+    intro = (
+        f"{p['model_groups']} jobs of {p['job_runs_s']['min']:,}-{p['job_runs_s']['max']:,} s "
+        "(seeded); virtual seconds from each job's end to its monitor's row."
+    )
+    return [intro, "", table(header, rows)]
+
+
 def _b9(r: Json) -> list[str]:
     rows = [
         [
@@ -546,6 +604,7 @@ PLOTS = {
     "B5": "b5_table_age.png",
     "B6": "b6_newest_job.png",
     "B7": "b7_cold_start.png",
+    "B8": "b8_job_events.png",
 }
 DRIFT, BASE, OTHER = "#1f77b4", "#d62728", "#7f7f7f"
 
@@ -562,7 +621,16 @@ def plots(data: Json, img_dir: Path, require: bool) -> list[str] | str:
             raise
         return "skipped: matplotlib is not installed"
     img_dir.mkdir(parents=True, exist_ok=True)
-    draw = {"B1": _p1, "B2": _p2, "B3": _p3, "B4": _p4, "B5": _p5, "B6": _p6, "B7": _p7}
+    draw = {
+        "B1": _p1,
+        "B2": _p2,
+        "B3": _p3,
+        "B4": _p4,
+        "B5": _p5,
+        "B6": _p6,
+        "B7": _p7,
+        "B8": _p8,
+    }
     written = []
     plt.rcParams.update({"font.size": 9, "axes.grid": True, "grid.alpha": 0.3})
     for bid, result in data["benchmarks"].items():
@@ -731,4 +799,35 @@ def _p7(plt: Any, r: Json) -> Any:
         ax.tick_params(axis="x", labelsize=8)
     a.set_title("cold start: import time")
     b.set_title("cold start: memory")
+    return fig
+
+
+def _p8(plt: Any, r: Json) -> Any:
+    delays = r["parameters"]["refresh_delays_s"]
+    by = {(x["refresh_delay_s"], x["path"]): x for x in r["rows"]}
+    fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for path, color, label in (
+        ("poll", BASE, "polling alone"),
+        ("event", DRIFT, "job status events"),
+    ):
+        p50 = [by[d, path]["seen_after_s"]["p50"] for d in delays]
+        top = [by[d, path]["seen_after_s"]["max"] for d in delays]
+        a.plot(delays, p50, "-o", color=color, label=f"{label}, p50")
+        a.plot(delays, top, "--", color=color, alpha=0.6, label=f"{label}, max")
+        b.plot(
+            delays,
+            [by[d, path]["polls_per_job_hour"] for d in delays],
+            "-o" if path == "poll" else "--x",
+            color=color,
+            label=label,
+        )
+    a.set_ylabel("job end → report row (s)")
+    a.set_title("how late a job's end is reported")
+    b.set_ylabel("status reads per job-hour")
+    b.set_yscale("log")
+    b.set_title("what watching costs (an event's read replaces a poll)")
+    for ax in (a, b):
+        ax.set_xscale("log")
+        ax.set_xlabel("refreshDelay (s)")
+        ax.legend(fontsize=7)
     return fig

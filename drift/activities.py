@@ -29,6 +29,7 @@ CANCEL = "drift_cancel_job"
 CLASSIFY = "drift_classify_commit"
 DECIDE = "drift_decide_retraining"
 RECORD = "drift_record_run"
+PUBLISH = "drift_publish_events"
 
 PERMANENT_ERROR = "drift_permanent_error"
 
@@ -291,6 +292,12 @@ def _first_line(exc: BaseException) -> str:
     return str(exc).strip().split("\n", 1)[0].strip() or type(exc).__name__
 
 
+def publish_events(services: Services, args: Json) -> Json:
+    """drift's own CloudEvents (built by the orchestrator, ids deterministic): at least once."""
+    services.events.publish(args["events"])
+    return {"published": len(args["events"])}
+
+
 Resolver = Callable[[str | None], Services]
 
 
@@ -314,6 +321,7 @@ ACTIVITIES: dict[str, Callable[[Services, Json], Json]] = {
     CLASSIFY: classify_commit,
     DECIDE: decide_retraining,
     RECORD: record_run,
+    PUBLISH: publish_events,
 }
 
 

@@ -9,6 +9,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from drift.backends.base import CommitStore, DataRegistry, JobService
+from drift.publish import (
+    ENDPOINT_SETTING,
+    LOCAL_FILE,
+    EventGridEvents,
+    EventSink,
+    JsonLinesEvents,
+    NoEvents,
+)
 from drift.run_history import LocalRunHistory, NoHistory, RunHistory
 
 log = logging.getLogger("drift.azure")
@@ -29,6 +37,7 @@ class Services:
     jobs: JobService
     table: str  # the watched table, as the commit store names it
     history: RunHistory = field(default_factory=NoHistory)
+    events: EventSink = field(default_factory=NoEvents)  # drift's own events (drift/publish.py)
 
 
 def with_databricks_groups(config: DriftConfig, jobs: JobService) -> JobService:
@@ -120,7 +129,11 @@ def _azure_services(config: DriftConfig, auth: AuthOptions) -> Services:
     )
     commits = AzureCommits(p.storage_account_name, p.container_name, cred)
     table = watched_table(config)
-    return Services(config, commits, registry, AzureJobs(ml, where=where), table)
+    services = Services(config, commits, registry, AzureJobs(ml, where=where), table)
+    endpoint = p.events_topic_endpoint or os.environ.get(ENDPOINT_SETTING)
+    if endpoint:
+        services.events = EventGridEvents(endpoint, cred.token_credential)
+    return services
 
 
 STORE_CREDENTIALS_DEPRECATED = (
@@ -150,5 +163,7 @@ def _backend_services(config: DriftConfig, auth: AuthOptions) -> Services:
         registry = LocalRegistry(local.workdir)
         jobs = LocalJobs(local.workdir, local.jobs_dir, registry.resolve)
         history = LocalRunHistory(local.workdir)
-        return Services(config, LocalCommits(), registry, jobs, watched_table(config), history)
+        services = Services(config, LocalCommits(), registry, jobs, watched_table(config), history)
+        services.events = JsonLinesEvents(local.workdir / LOCAL_FILE)
+        return services
     raise BackendUnavailable(f"backend {config.backend!r} is not known")

@@ -142,6 +142,11 @@ class Parameters(_Strict):
     mltable_datastore_name: str = Field(
         "drift_mltables", alias="mltableDatastoreName", pattern=r"^[A-Za-z0-9_]+$"
     )
+    # Azure: the Event Grid topic drift publishes its own events to (else the app setting
+    # DRIFT_EVENTS_TOPIC_ENDPOINT; neither: none are published). Local: events.jsonl.
+    events_topic_endpoint: str | None = Field(
+        None, alias="eventsTopicEndpoint", pattern=r"^https://[^\s/]+/\S*$"
+    )
 
     @field_validator("data_assets")
     @classmethod

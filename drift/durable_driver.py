@@ -40,7 +40,7 @@ import itertools
 import json
 import time
 import uuid
-from collections import defaultdict, deque
+from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -231,9 +231,6 @@ class LocalDurableRuntime:
         self._activities: deque[_Work] = deque()
         self._timers: list[tuple[datetime, int, _Work]] = []  # heap, stale entries skipped
         self._seq = itertools.count()
-        self._events: defaultdict[str, defaultdict[str, deque[str]]] = defaultdict(
-            lambda: defaultdict(deque)
-        )
         self._episodes_this_run = 0
         self._entities: dict[str, _Entity] = {}  # by scheduler id "@name@key"
         self._outbox: list[tuple[int, str, _Request]] = []  # this episode's entity messages
@@ -245,13 +242,22 @@ class LocalDurableRuntime:
     def instances(self) -> dict[str, InstanceResult]:
         return {iid: self._result(inst) for iid, inst in self._instances.items()}
 
-    def raise_event(self, instance_id: str, name: str, data: Any) -> None:
-        """Queue an event; it is delivered only once the instance waits on ``name``.
+    def raise_event(self, instance_id: str, name: str, data: Any) -> bool:
+        """Deliver an event as the extension does; False when it was dropped.
 
-        Delivering on demand (not eagerly) avoids an SDK quirk where an event buffered before its
-        ``wait_for_external_event`` is handed to every later waiter with the same name.
+        The event goes into the instance's history with its next episode whether or not
+        anything waits for it, as in Azure: the SDK then matches it to the newest waiter of
+        that name, or, when nobody waits, keeps it and hands it to *every* later waiter of
+        that name in the same history (Azure Functions Durable Python issue #507). An event
+        for an unknown or finished instance is dropped (the extension answers 404 or 410), and
+        so is one left unconsumed when the instance continues as new (the Python SDK cannot
+        ask for `preserveUnprocessedEvents`).
         """
-        self._events[instance_id][name].append(json.dumps(data))
+        inst = self._instances.get(instance_id)
+        if inst is None or inst.status not in _ACTIVE:
+            return False
+        inst.inbox.append(self._event(Ev.EVENT_RAISED, Name=name, Input=json.dumps(data)))
+        return True
 
     def run(self, name: str, input: Any = None, instance_id: str | None = None) -> InstanceResult:
         """Start ``name`` and drive every instance until it finishes."""
@@ -364,11 +370,8 @@ class LocalDurableRuntime:
             "instances": [self._dump_instance(inst) for inst in self._instances.values()],
             "activities": [ref(w) for w in self._activities if self._is_live(w)],
             "timers": [ref(t[2]) for t in timers],
-            "events": {
-                iid: {name: list(queue) for name, queue in queues.items() if queue}
-                for iid, queues in self._events.items()
-                if any(queues.values())
-            },
+            # Raised events wait in each instance's inbox; older snapshots kept them here.
+            "events": {},
             "entities": [
                 {
                     "name": e.name,
@@ -462,9 +465,10 @@ class LocalDurableRuntime:
             work = works[iid, task]
             assert work.fire_at is not None
             heapq.heappush(runtime._timers, (work.fire_at, next(runtime._seq), work))
-        for iid, queues in data["events"].items():
+        for iid, queues in data.get("events", {}).items():  # snapshots before eager events
             for name, items in queues.items():
-                runtime._events[iid][name].extend(items)
+                for item in items:
+                    runtime.raise_event(iid, name, json.loads(item))
         for raw in data["entities"]:
             entity = _Entity(raw["name"], raw["key"], raw["exists"], raw["state"])
             for req in raw["queue"]:
@@ -512,12 +516,7 @@ class LocalDurableRuntime:
 
     def _step(self) -> bool:
         """One round of everything that is ready now; False when only timers (or nothing) wait."""
-        progressed = (
-            self._run_activities()
-            | self._run_entities()
-            | self._fire_timers()
-            | self._deliver_events()
-        )
+        progressed = self._run_activities() | self._run_entities() | self._fire_timers()
         for inst in [i for i in self._instances.values() if i.inbox]:
             self._episode(inst)
             progressed = True
@@ -597,21 +596,6 @@ class LocalDurableRuntime:
         while self._timers and not self._is_live(self._timers[0][2]):
             heapq.heappop(self._timers)
         return self._timers[0][0] if self._timers else None
-
-    def _deliver_events(self) -> bool:
-        delivered = False
-        for iid, queues in self._events.items():
-            inst = self._instances.get(iid)
-            if inst is None or inst.status != "Running":
-                continue
-            for name, queue in queues.items():
-                while queue and inst.waiting.get(name, 0) > 0:
-                    inst.waiting[name] -= 1
-                    inst.inbox.append(
-                        self._event(Ev.EVENT_RAISED, Name=name, Input=queue.popleft())
-                    )
-                    delivered = True
-        return delivered
 
     def _is_live(self, work: _Work) -> bool:
         inst = self._instances.get(work.instance_id)

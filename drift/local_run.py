@@ -9,7 +9,7 @@ from typing import Any
 from drift.activities import bind
 from drift.bootstrap import Services
 from drift.durable_driver import Clock, LocalDurableRuntime, RealClock
-from drift.orchestration import ORCHESTRATORS, RETRAIN
+from drift.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
 
 
 class RunFailed(RuntimeError):
@@ -26,7 +26,11 @@ def run_retrain(
 ) -> dict[str, Any]:
     """Replay the real `drift_retrain` orchestrator to completion and return its report."""
     runtime = LocalDurableRuntime(
-        ORCHESTRATORS, bind(services), clock=clock or RealClock(), on_event=on_event
+        ORCHESTRATORS,
+        bind(services),
+        clock=clock or RealClock(),
+        on_event=on_event,
+        entities=ENTITIES,
     )
     result = runtime.run(RETRAIN, request, instance_id or f"drift-{uuid.uuid4().hex[:12]}")
     if result.status != "Completed":

@@ -20,6 +20,7 @@ import azure.durable_functions as df
 
 from drift import activities as act
 from drift import coalescing
+from drift import publish as pub
 from drift.domain import TERMINAL_STATES, TIMED_OUT
 from drift.plan import TAG_SUBMITTED_BY
 from drift.report import any_failed
@@ -30,6 +31,11 @@ RETRAIN = "drift_retrain"
 MONITOR = "drift_monitor_job"
 INTAKE = "drift_commit_intake"
 TABLE_ENTITY = "drift_table"
+# Which monitors watch which jobs, per model group: what a job status event is routed by.
+WATCH_ENTITY = "drift_job_watch"
+# The external event a job status notification raises on its monitors. Its data is only a
+# hint: the monitor always reads the status with the activity.
+JOB_EVENT = "drift_job_status"
 
 # Activities get 6 attempts, 5 s apart (the Python SDK's RetryOptions has no backoff): at a
 # 30% fault rate per attempt about 0.7% of runs would still lose a step with 6, against ~24%
@@ -82,14 +88,41 @@ def _row(
 
 
 def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
-    """Submit one job, poll it on durable timers until it ends, cancel it at the deadline.
+    """Submit one job, watch it to its end, cancel it at the deadline; returns its report row.
+
+    The first generation registers the monitor with its group's watch entity, so a job status
+    event (Event Grid for Azure ML, a webhook for Databricks) can find it; the final one
+    unregisters it. Both are signals: fire-and-forget, no wait.
+    """
+    args: Json = context.get_input()
+    job: Json = args["job"]
+    watch = df.EntityId(WATCH_ENTITY, watch_key(job["group"]))
+    if not args.get("submitted"):
+        context.signal_entity(
+            watch, "watch", {"instance": context.instance_id, "job": job["job_name"]}
+        )
+    row = yield from _monitor(context, args)
+    if row is not None:  # None: continued as new, still watching
+        context.signal_entity(watch, "unwatch", context.instance_id)
+    return row
+
+
+def _monitor(context: df.DurableOrchestrationContext, args: Json) -> Orchestration:
+    """Poll the job's status after each wake-up until it ends or the deadline passes.
+
+    A wake-up is the durable timer (`refreshDelay`) or a job status event, whichever comes
+    first; either way the status is read with the activity, so a lost, late, duplicated or
+    out-of-order event changes only how soon the end is seen. After an event the monitor
+    continues as new at once: the Python SDK (1.7) hands an event that arrived while nobody
+    was waiting to every later waiter of that name in the same history (Azure Functions
+    Durable Python issue #507), so an event must never be waited on twice in one generation.
+    The next generation starts with the status read, which is the poll the event asked for.
 
     A poll that still fails after its retries (an outage) is not the job's end: polling goes
     on until the deadline, where the job is cancelled as any other. Only a permanent error
     (the job or the permission is gone) stops monitoring early, and then the job is still
     asked to stop, so nothing keeps running unwatched.
     """
-    args: Json = context.get_input()
     job: Json = args["job"]
     name = job["job_name"]
     key = args.get("table_key")
@@ -117,6 +150,8 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
     delay = min(timedelta(seconds=int(args["delay_s"])), MAX_TIMER)
     state: Json | None = None
     outage: str | None = args.get("outage")
+    waiters: list[Any] = []  # this generation's event waits (the timer won each one so far)
+    woken = int(args.get("woken") or 0)
     for poll in range(POLLS_PER_GENERATION):
         try:
             state = yield from _call(context, act.STATE, ref)
@@ -127,7 +162,9 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
         except Exception as exc:
             outage = _first_line(exc)
         status = state["status"] if state and outage is None else "Unknown"
-        context.set_custom_status({"job": name, "status": status, "poll": poll, "outage": outage})
+        context.set_custom_status(
+            {"job": name, "status": status, "poll": poll, "outage": outage, "woken": woken}
+        )
         if status in TERMINAL_STATES:
             return _row(job, state, status, reused=reused)
         now = context.current_utc_datetime
@@ -145,7 +182,19 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             if outage:
                 detail += f"; last poll failed: {outage}"
             return _row(job, final or state, TIMED_OUT, detail, reused)
-        yield context.create_timer(min(now + delay, deadline))
+        if any(w.is_completed for w in waiters):
+            # An event came while the status was being read, and an earlier (abandoned) wait
+            # took it: read again in a fresh generation rather than sleep through it.
+            woken += 1
+            break
+        timer = context.create_timer(min(now + delay, deadline))
+        event = context.wait_for_external_event(JOB_EVENT)
+        waiters.append(event)
+        winner = yield context.task_any([timer, event])
+        if winner is event:
+            timer.cancel()
+            woken += 1
+            break
     context.continue_as_new(
         {
             **args,
@@ -154,6 +203,7 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
             "run_id": ref.get("run_id"),
             "deadline": deadline.isoformat(),
             "outage": outage,
+            "woken": woken,
         }
     )
     return None
@@ -221,6 +271,10 @@ def _retrain(context: df.DurableOrchestrationContext, request: Json) -> Orchestr
     if reg["skipped"]:
         context.set_custom_status({"stage": "skipped", "reason": reg["skipped"]})
         return report
+    if not request.get("data_asset_version") and not report["dry_run"]:
+        # Every run that registers announces it (a rerun finds the version and sends the same
+        # id again): at least once, even when a crash hid that this run created it.
+        yield from _publish(context, key, [_registered_event(context, report)])
 
     context.set_custom_status({"stage": "planning", "data_version": reg["asset_version"]})
     plan: Json = yield from _call(
@@ -260,7 +314,14 @@ def _retrain(context: df.DurableOrchestrationContext, request: Json) -> Orchestr
         return report
 
     chosen = [j for j in plan["jobs"] if _action(decisions, j["group"]) == "retrain"]
-    rows = yield from _fan_out(context, {**plan, "jobs": chosen}, key)
+    started = [_job_event(context, report, pub.STARTED, j, decisions) for j in chosen]
+    yield from _publish(context, key, started)
+
+    def finished(rows: list[Json]) -> Orchestration:
+        events = [_job_event(context, report, pub.FINISHED, r, decisions) for r in rows]
+        yield from _publish(context, key, events)
+
+    rows = yield from _fan_out(context, {**plan, "jobs": chosen}, key, finished)
     by_group = {row["model_group"]: row for row in rows}
     report["retrained"] = [
         {
@@ -299,8 +360,76 @@ def _log_report(context: df.DurableOrchestrationContext, report: Json) -> None:
     log.info("drift run report %s", json.dumps(summary, sort_keys=True))
 
 
-def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | None) -> Orchestration:
-    """At most `max_parallel` monitors at once; a slot is refilled as soon as one ends."""
+def _publish(
+    context: df.DurableOrchestrationContext, key: str | None, events: list[Json]
+) -> Orchestration:
+    """Hand drift's own events to the publish activity; a failure never fails the run."""
+    if not events:
+        return
+    try:
+        yield from _call(context, act.PUBLISH, {"events": events, "table_key": key})
+    except Exception as exc:
+        if not context.is_replaying:
+            log.warning(
+                "drift events %s not published: %s", [e["type"] for e in events], _first_line(exc)
+            )
+
+
+def _registered_event(context: df.DurableOrchestrationContext, report: Json) -> Json:
+    data = {
+        "table": report["table"],
+        "delta_version": report["delta_version"],
+        "operation": report["operation"],
+        "data_asset_version": report["data_asset_version"],
+        "registered": report["registered"],
+        "run": report["instance_id"],
+    }
+    subject = f"{report['table']}@{report['data_asset_version']}"
+    return pub.cloud_event(
+        pub.REGISTERED,
+        subject,
+        context.current_utc_datetime,
+        data,
+        report["table"],
+        report["data_asset_version"],
+    )
+
+
+def _job_event(
+    context: df.DurableOrchestrationContext, report: Json, kind: str, item: Json, decisions: Json
+) -> Json:
+    """`item` is a planned job (started) or the monitor's row (finished)."""
+    group = item.get("group") or item["model_group"]
+    job = item.get("job_name") or item.get("job")
+    data: Json = {
+        "table": report["table"],
+        "delta_version": report["delta_version"],
+        "data_asset_version": report["data_asset_version"],
+        "group": group,
+        "job": job,
+        "source_job": item.get("source_job"),
+        "decision": decisions.get(group),
+        "run": report["instance_id"],
+    }
+    if kind == pub.FINISHED:
+        data.update(
+            status=item["status"], duration_s=item.get("duration_s"), error=item.get("error")
+        )
+    run = report["instance_id"]
+    return pub.cloud_event(
+        kind, f"{group}/{job}", context.current_utc_datetime, data, run, group, job
+    )
+
+
+def _fan_out(
+    context: df.DurableOrchestrationContext,
+    plan: Json,
+    key: str | None,
+    on_rows: Any = None,
+) -> Orchestration:
+    """At most `max_parallel` monitors at once; a slot is refilled as soon as one ends.
+
+    `on_rows(rows)`, a sub-orchestration step, runs as each batch of monitors returns."""
     waiting: list[Json] = list(plan["jobs"])
     running: list[tuple[Json, Any]] = []
     rows: dict[str, Json] = {}
@@ -320,6 +449,7 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | Non
             )
             running.append((job, child))
         winner = yield context.task_any([task for _, task in running])
+        done: list[Json] = []
         for job, task in list(running):
             if task is winner or task.is_completed:
                 running.remove((job, task))
@@ -327,6 +457,9 @@ def _fan_out(context: df.DurableOrchestrationContext, plan: Json, key: str | Non
                 if isinstance(result, Exception):  # the monitor itself failed
                     result = _row(job, None, "Error", _first_line(result))
                 rows[job["group"]] = result
+                done.append(result)
+        if on_rows is not None:
+            yield from on_rows(done)
         context.set_custom_status(
             {"stage": "retraining", "done": len(rows), "total": len(plan["jobs"])}
         )
@@ -445,6 +578,26 @@ def table_entity(context: df.DurableEntityContext) -> None:
     context.set_result(result if operation != "get" else state)
 
 
+def watch_entity(context: df.DurableEntityContext) -> None:
+    """Per model group: which monitor instances watch which jobs ({instance id: job name})."""
+    state: dict[str, str] = context.get_state(dict)
+    operation = context.operation_name
+    data = context.get_input()
+    if operation == "watch":
+        state[data["instance"]] = data["job"]
+    elif operation == "unwatch":
+        state.pop(data, None)
+    elif operation != "get":
+        raise ValueError(f"unknown operation {operation!r} on {WATCH_ENTITY}")
+    context.set_state(state)
+    context.set_result(state)
+
+
+def watch_key(group: str) -> str:
+    """The watch entity's key for a model group (group names are case-insensitive)."""
+    return safe_id(group.lower())
+
+
 def entity_key(table_key: str) -> str:
     """Entity keys and instance ids: letters, digits, '-', '_' and '.', bounded in length."""
     return safe_id(table_key)
@@ -477,4 +630,4 @@ def monitor_instance_id(run_id: str, group: str) -> str:
 
 
 ORCHESTRATORS = {RETRAIN: retrain, MONITOR: monitor_job, INTAKE: commit_intake}
-ENTITIES = {TABLE_ENTITY: table_entity}
+ENTITIES = {TABLE_ENTITY: table_entity, WATCH_ENTITY: watch_entity}

@@ -21,6 +21,9 @@ TAG_GROUP = "drift.group"
 TAG_BASELINE = "drift.baseline_version"
 # The monitor (run and group) that submitted a job: another run finding it reports it reused.
 TAG_SUBMITTED_BY = "drift.submitted_by"
+# What Azure ML's job status event subscription filters on (infra/ml-job-events.bicep): Event
+# Grid filter keys are dot paths, so a tag whose name has a dot could not be one.
+TAG_MANAGED = "drift_managed"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
@@ -167,7 +170,12 @@ def build_plan(
             for name, inp in bound.items()
         }
         baseline = job.tags.get(TAG_BASELINE) if job.name == target else trained_on(job, by_input)
-        tags = {TAG_GROUP: group, TAG_SOURCE_JOB: source_name, TAG_DATA_VERSION: data_version}
+        tags = {
+            TAG_GROUP: group,
+            TAG_SOURCE_JOB: source_name,
+            TAG_DATA_VERSION: data_version,
+            TAG_MANAGED: "true",
+        }
         if baseline:
             tags[TAG_BASELINE] = baseline
         plan.jobs.append(PlannedJob(group, source_name, target, inputs, tags, baseline))

@@ -90,6 +90,9 @@ param existingSystemTopicResourceGroup string = ''
 ])
 param eventDeliverySchema string = 'EventGridSchema'
 
+@description('Publish drift\'s own events (dataset version registered, retraining started and finished) to a new Event Grid topic (CloudEvents 1.0; infra/app/drift-events-topic.bicep).')
+param publishDriftEvents bool = false
+
 @description('Flex Consumption: most instances the app scales out to.')
 @minValue(1)
 @maxValue(1000)
@@ -161,6 +164,10 @@ var driftSettings = [
   {
     name: 'DRIFT_SCHEDULE'
     value: driftSchedule
+  }
+  {
+    name: 'DRIFT_EVENTS_TOPIC_ENDPOINT' // empty: drift publishes no events
+    value: publishDriftEvents ? driftEvents.outputs.endpoint : ''
   }
 ]
 // The durable backend (host.json: storageProvider azureManaged, hub %TASKHUB_NAME%). The
@@ -375,6 +382,18 @@ module eventGridTopic 'app/eventgrid-topic.bicep' = if (!useExistingTopic) {
   }
 }
 
+// drift's own events: an optional topic; the app identity may only send to it.
+module driftEvents 'app/drift-events-topic.bicep' = if (publishDriftEvents) {
+  name: 'drift-events-topic'
+  scope: rg
+  params: {
+    name: 'evgt-drift-${resourceToken}' // the azd abbreviation of an Event Grid topic
+    location: location
+    tags: tags
+    senderPrincipalId: identity.outputs.principalId
+  }
+}
+
 // The role assignments inside this resource group, least privilege; no Owner or Contributor
 // anywhere. The app identity's roles on the data lake and the workspace are in access.bicep.
 module rbac 'app/rbac.bicep' = {
@@ -421,6 +440,7 @@ output DRIFT_DATA_LAKE_CONTAINERS string = join(dataLakeContainers, ',')
 output DRIFT_ML_WORKSPACE string = mlWorkspaceName
 output DRIFT_ML_WORKSPACE_RESOURCE_GROUP string = mlWorkspaceResourceGroupName
 output DRIFT_EVENT_DELIVERY_SCHEMA string = eventDeliverySchema
+output DRIFT_EVENTS_TOPIC_ENDPOINT string = publishDriftEvents ? driftEvents.outputs.endpoint : ''
 output DRIFT_KEY_VAULT_NAME string = useKeyVault ? keyVaultName : ''
 output DRIFT_MLTABLES_CONTAINER string = mlTablesContainerName
 output DRIFT_DURABLE_BACKEND string = durableBackend

@@ -38,6 +38,12 @@ def drift_table(context: df.DurableEntityContext) -> None:
     orchestration.table_entity(context)
 
 
+@bp.function_name(orchestration.WATCH_ENTITY)
+@bp.entity_trigger(context_name="context")
+def drift_job_watch(context: df.DurableEntityContext) -> None:
+    orchestration.watch_entity(context)
+
+
 @cache
 def _bound() -> dict[str, Any]:
     return act.bind(settings.watchlist().services)

@@ -60,3 +60,6 @@ for container in $(echo "$DRIFT_DATA_LAKE_CONTAINERS" | tr ',' ' '); do
       eventDeliverySchema="$schema" \
     --query properties.outputs.id.value --output tsv
 done
+
+# Azure ML job status events -> drift_on_job_event (infra/hooks/job-events.sh).
+sh "$(dirname "$0")/job-events.sh"

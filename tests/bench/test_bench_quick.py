@@ -29,7 +29,7 @@ def results(out: Path) -> dict[str, Any]:
 def test_every_benchmark_reports_parameters_figures_baseline_and_ratio(
     out: Path, results: dict[str, Any]
 ) -> None:
-    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B9"]
+    assert list(results) == ["B1", "B2", "B3", "B4", "B5", "B6", "B7", "B8", "B9"]
     for bid, result in results.items():
         assert result["id"] == bid
         for key in ("title", "parameters", "measured", "baseline", "ratio", "headline"):
@@ -40,7 +40,14 @@ def test_every_benchmark_reports_parameters_figures_baseline_and_ratio(
     for bid in results:
         assert f"## {bid}." in page
     if importlib.util.find_spec("matplotlib") is not None:
-        for png in ("b1_reaction", "b2_growth", "b3_compute", "b4_burst", "b5_table_age"):
+        for png in (
+            "b1_reaction",
+            "b2_growth",
+            "b3_compute",
+            "b4_burst",
+            "b5_table_age",
+            "b8_job_events",
+        ):
             assert (out / "img" / f"{png}.png").stat().st_size > 1000
             assert f"img/{png}.png" in page
 
@@ -157,3 +164,18 @@ def test_b9_the_sdk_does_not_retry_inside_drifts_retry(results: dict[str, Any]) 
     faults = b9["measured"]["faults"]
     assert faults["completed"] == faults["runs"] == 3
     assert faults["jobs_created"] == faults["jobs_expected"]
+
+
+def test_b8_events_report_a_jobs_end_at_once_and_never_later(results: dict[str, Any]) -> None:
+    b8 = results["B8"]
+    delays = b8["parameters"]["refresh_delays_s"]
+    by = {(r["refresh_delay_s"], r["path"]): r for r in b8["rows"]}
+    for delay in delays:
+        poll, event = by[delay, "poll"], by[delay, "event"]
+        assert event["seen_after_s"]["max"] == 0  # the event is delivered at the job's end
+        assert poll["seen_after_s"]["max"] <= delay  # the next poll at the latest
+        assert event["polls"] <= poll["polls"] + event["jobs"]  # one read per wake-up at most
+    low, high = min(delays), max(delays)
+    assert by[high, "poll"]["seen_after_s"]["p50"] > by[low, "poll"]["seen_after_s"]["p50"]
+    assert by[high, "event"]["polls_per_job_hour"] < by[low, "poll"]["polls_per_job_hour"] / 10
+    assert b8["measured"]["wake_wall_ms"]["n"] == len(delays) * event["jobs"]

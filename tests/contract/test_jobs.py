@@ -10,7 +10,7 @@ import pytest
 
 from drift import activities as act
 from drift.bootstrap import Services
-from drift.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_SOURCE_JOB
+from drift.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_MANAGED, TAG_SOURCE_JOB
 from tests.contract.azureml_service import WS_PATH, AzureService, Seen, recorded_response
 from tests.contract.conftest import make_jobs
 from tests.contract.workspace import AUTOML, COMMAND, DATA_VERSION, PIPELINE, seed, services
@@ -125,6 +125,7 @@ def test_a_command_clone_carries_the_users_definition_only(
         TAG_GROUP: "churn",
         TAG_SOURCE_JOB: COMMAND,
         TAG_DATA_VERSION: DATA_VERSION,
+        TAG_MANAGED: "true",  # what the job status event subscription filters on
     }
 
 

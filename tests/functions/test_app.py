@@ -76,3 +76,11 @@ def test_sample_settings_hold_no_secret() -> None:
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     for key, value in values.items():
         assert "AccountKey=" not in value and "Password" not in key, key
+
+
+def test_job_status_triggers() -> None:
+    assert set(bindings("drift_on_job_event")) == {"eventGridTrigger", "durableClient"}
+    b = bindings("drift_http_databricks_run")
+    assert b["httpTrigger"]["route"] == "databricks-run"
+    assert b["httpTrigger"]["methods"] == ["POST"]
+    assert b["httpTrigger"]["authLevel"] == "FUNCTION"

@@ -22,7 +22,7 @@ from drift.config import parse_config
 from drift.domain import JobInput, TrainingJob
 from drift.durable_driver import LocalDurableRuntime, VirtualClock
 from drift.local_run import RunFailed, run_retrain
-from drift.orchestration import MONITOR, ORCHESTRATORS, POLLS_PER_GENERATION, RETRAIN
+from drift.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, POLLS_PER_GENERATION, RETRAIN
 from drift.report import any_failed
 from tests.fakes import FakeJobs
 
@@ -71,7 +71,9 @@ def make_services(tmp_path: Path, jobs: FakeJobs, **params: Any) -> Services:
 def run(
     services: Services, request: dict[str, Any], clock: VirtualClock | None = None
 ) -> tuple[dict[str, Any], LocalDurableRuntime]:
-    runtime = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock or VirtualClock(START))
+    runtime = LocalDurableRuntime(
+        ORCHESTRATORS, bind(services), clock=clock or VirtualClock(START), entities=ENTITIES
+    )
     result = runtime.run(RETRAIN, request, "run1")
     assert result.status == "Completed", result.error
     return result.output, runtime

@@ -37,7 +37,7 @@ from drift.bootstrap import Services
 from drift.domain import TrainingJob
 from drift.durable_driver import LocalDurableRuntime, VirtualClock
 from drift.local_run import RunFailed, run_retrain
-from drift.orchestration import ORCHESTRATORS, RETRAIN
+from drift.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
 from tests.fakes import FakeJobs
 from tests.integration.test_orchestration import SEED_INPUT, START, make_services, seed_jobs
 from tests.reliability.support import (
@@ -96,7 +96,7 @@ def one_run(base: Path, setting: str, seed: int) -> dict[str, Any]:
     sleeps: list[float] = []
     attempts = Attempts(orchestration.SERVICE_RETRY.max_number_of_attempts)
     activities = attempts.observe(wire(setting, services, faults, sleeps))
-    runtime = LocalDurableRuntime(ORCHESTRATORS, activities, clock=clock)
+    runtime = LocalDurableRuntime(ORCHESTRATORS, activities, clock=clock, entities=ENTITIES)
     result = runtime.run(RETRAIN, {"delta_version": 0}, f"r3-{setting}-{seed}")
 
     # Safety, whatever the faults did.

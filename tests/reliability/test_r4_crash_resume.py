@@ -38,6 +38,7 @@ from drift.durable_client import LocalDurableClient
 from drift.durable_driver import HostCrash, LocalDurableRuntime, VirtualClock
 from drift.functions import settings
 from drift.orchestration import (
+    ENTITIES,
     ORCHESTRATORS,
     RETRAIN,
     TABLE_ENTITY,
@@ -97,7 +98,7 @@ def without_paths(report: dict[str, Any], base: Path) -> dict[str, Any]:
 def uncrashed(tmp_path_factory: pytest.TempPathFactory, table: Path) -> tuple[dict, int]:
     base = tmp_path_factory.mktemp("r4-uncrashed")
     services, jobs, clock = world(base, table)
-    runtime = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock)
+    runtime = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock, entities=ENTITIES)
     result = runtime.run(RETRAIN, REQUEST, "run1")
     assert result.status == "Completed", result.error
     assert [r["status"] for r in result.output["retrained"]] == ["Completed", "Completed"]
@@ -120,7 +121,7 @@ def test_a_crash_after_every_activity_resumes_to_the_same_report(
     for n in range(1, total + 1):
         base = tmp_path / f"crash-{n}"
         services, jobs, clock = world(base, table)
-        host = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock)
+        host = LocalDurableRuntime(ORCHESTRATORS, bind(services), clock=clock, entities=ENTITIES)
         host.crash_after_activity(n, recorded=MODES[mode])
         with pytest.raises(HostCrash):
             host.run(RETRAIN, REQUEST, "run1")
@@ -130,7 +131,9 @@ def test_a_crash_after_every_activity_resumes_to_the_same_report(
         # A new host: new clock object, new bindings; the world (services, jobs) lives on.
         clock = VirtualClock(START)
         jobs.clock = clock
-        resumed = LocalDurableRuntime.restore(saved, ORCHESTRATORS, bind(services), clock=clock)
+        resumed = LocalDurableRuntime.restore(
+            saved, ORCHESTRATORS, bind(services), ENTITIES, clock=clock
+        )
         assert clock.now() == crashed_at
         resumed.run_until_idle()
         result = resumed.instances["run1"]
@@ -263,12 +266,13 @@ def test_snapshot_round_trips_timers_events_and_entities() -> None:
     host = LocalDurableRuntime({"waiter": waiter}, activities, clock=clock, entities=entities)
     host.signal_entity(df.EntityId("counter", "k"), "add", 40)
     host.run_until_idle(max_time=clock.now())  # the timer is pending, the signal applied
-    host.raise_event("w", "go", 0)  # nobody waits yet: kept for later
     host.start_new("waiter", None, "w")
+    host.raise_event("w", "go", 0)  # nobody waits yet: kept in the history for later
     host.run_until_idle(max_time=clock.now())
     saved = host.snapshot()
     assert json.loads(json.dumps(saved)) == saved
-    assert saved["timers"] and saved["events"] == {"w": {"go": ["0"]}}
+    (w,) = [i for i in saved["instances"] if i["instance_id"] == "w"]
+    assert saved["timers"] and [e["Name"] for e in w["history"] if e["EventType"] == 15] == ["go"]
 
     later = VirtualClock(datetime(2026, 1, 1, tzinfo=UTC))
     copy = LocalDurableRuntime.restore(saved, {"waiter": waiter}, activities, entities, later)

@@ -300,18 +300,61 @@ def test_external_events() -> None:
         return [first, second.result]
 
     rt = runtime({"approval": approval})
-    rt.raise_event("i1", "approve", {"by": "ann"})
-    rt.raise_event("i1", "approve", {"by": "bob"})
-    result = rt.run("approval", instance_id="i1")
+    assert not rt.raise_event("i1", "approve", "too early")  # no such instance: dropped (404)
+    rt.start_new("approval", instance_id="i1")
+    rt.run_until_idle()
+    assert rt.raise_event("i1", "approve", {"by": "ann"})
+    assert rt.raise_event("i1", "approve", {"by": "bob"})
+    rt.run_until_idle()
+    result = rt.instances["i1"]
 
     assert result.output == [{"by": "ann"}, {"by": "bob"}]
     assert [e["Input"] for e in of_type(result, EVENT_RAISED)] == ['{"by": "ann"}', '{"by": "bob"}']
     assert rt.clock.now() == T0  # the cancelled timer never advanced the clock
+    assert not rt.raise_event("i1", "approve", "late")  # finished: dropped (410)
 
+    rt.start_new("approval", instance_id="i2")
+    rt.run_until_idle(max_time=T0)
     rt.raise_event("i2", "approve", "only one")
-    timed_out = rt.run("approval", instance_id="i2")
-    assert timed_out.output == ["only one", "timeout"]
+    rt.run_until_idle()
+    assert rt.instances["i2"].output == ["only one", "timeout"]
     assert rt.clock.now() == T0 + timedelta(days=1)
+
+
+def test_an_event_nobody_waits_for_reaches_every_later_waiter_as_in_the_sdk() -> None:
+    """Delivered as the extension delivers it: the SDK (1.7) keeps an event that arrived while
+    nothing waited and completes every later wait of that name with it (issue #507)."""
+
+    def twice(ctx: df.DurableOrchestrationContext):
+        yield ctx.call_activity("noop")
+        first = yield ctx.wait_for_external_event("go")
+        second = yield ctx.wait_for_external_event("go")
+        return [first, second]
+
+    rt = runtime({"twice": twice}, {"noop": lambda _: None})
+    rt.start_new("twice", instance_id="t")
+    rt.raise_event("t", "go", 1)  # arrives with the activity's result, before any wait
+    rt.run_until_idle()
+    assert rt.instances["t"].output == [1, 1]
+
+
+def test_events_left_unconsumed_are_dropped_by_continue_as_new() -> None:
+    def generations(ctx: df.DurableOrchestrationContext):
+        n = ctx.get_input()
+        if n == 0:
+            yield ctx.call_activity("noop")  # the event arrives meanwhile, nobody waits
+            ctx.continue_as_new(1)
+            return None
+        return (yield ctx.wait_for_external_event("go"))
+
+    rt = runtime({"generations": generations}, {"noop": lambda _: None})
+    rt.start_new("generations", 0, instance_id="g")
+    rt.raise_event("g", "go", "lost")
+    rt.run_until_idle()
+    assert rt.get_status("g").runtime_status is Status.Running  # type: ignore[union-attr]
+    rt.raise_event("g", "go", "kept")
+    rt.run_until_idle()
+    assert rt.instances["g"].output == "kept"
 
 
 def test_deadlock_names_the_waiting_instance() -> None:

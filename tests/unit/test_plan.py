@@ -12,6 +12,7 @@ from drift.plan import (
     TAG_BASELINE,
     TAG_DATA_VERSION,
     TAG_GROUP,
+    TAG_MANAGED,
     TAG_SOURCE_JOB,
     build_plan,
     newest_per_group,
@@ -175,6 +176,7 @@ def test_build_plan_rebinds_only_the_configured_inputs() -> None:
         TAG_SOURCE_JOB: "ChurnModel_20260101080000_AbC123",
         TAG_DATA_VERSION: VERSION,
         TAG_BASELINE: "20251201000000-v3",  # what the group last trained on
+        TAG_MANAGED: "true",  # the job status event subscription's filter
     }
     assert planned.baseline_version == "20251201000000-v3"
     assert source.inputs["training_data"].path.endswith(":20251201000000-v3")  # not mutated
@@ -323,6 +325,7 @@ def test_plan_to_dict() -> None:
                 TAG_SOURCE_JOB: "churn_20260101080000_a",
                 TAG_DATA_VERSION: VERSION,
                 TAG_BASELINE: "1",
+                TAG_MANAGED: "true",
             },
             "baseline_version": "1",
         }
