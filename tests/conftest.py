@@ -3,12 +3,48 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 import pytest
 from deltalake import DeltaTable, write_deltalake
+
+from tests.figures import FIGURES
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    """An xdist worker hands the figures its tests measured to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:
+        workeroutput["drift_figures"] = json.dumps(FIGURES, default=str)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """The controller merges each worker's figures (xdist only; a requirement's tests share a
+    file, and `--dist loadfile` keeps a file on one worker)."""
+    for requirement, figures in json.loads(node.workeroutput.get("drift_figures", "{}")).items():
+        FIGURES.setdefault(requirement, {}).update(figures)
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    """The reliability figures, one line per requirement, and the JSON file they are kept in."""
+    if not FIGURES or hasattr(terminalreporter.config, "workerinput"):
+        return
+    terminalreporter.section("reliability figures")
+    for requirement in sorted(FIGURES):
+        line = ", ".join(f"{k}={v}" for k, v in sorted(FIGURES[requirement].items()))
+        terminalreporter.write_line(f"{requirement}: {line}")
+    target = os.environ.get("DRIFT_RELIABILITY_FIGURES")
+    path = (
+        Path(target)
+        if target
+        else terminalreporter.config._tmp_path_factory.getbasetemp() / "reliability-figures.json"
+    )
+    path.write_text(json.dumps(FIGURES, indent=2, sort_keys=True, default=str))
+    terminalreporter.write_line(f"written to {path}")
 
 
 @pytest.fixture(autouse=True)

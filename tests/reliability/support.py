@@ -23,24 +23,8 @@ from drift.durable_driver import Clock, VirtualClock
 from drift.functions import durable, settings
 from drift.plan import split_job_name
 from tests.fakes import FakeJobs, TransientError
+from tests.figures import FIGURES, add, record  # noqa: F401 - re-exported for the tests
 from tests.functions.conftest import KEY, START, App, app_runtime, seed_jobs, write_config
-
-# --- figures -------------------------------------------------------------------------------
-
-FIGURES: dict[str, dict[str, Any]] = {}
-
-
-def record(requirement: str, **figures: Any) -> None:
-    """Keep figures for the session summary (tests/reliability/conftest.py prints them)."""
-    FIGURES.setdefault(requirement, {}).update(figures)
-
-
-def add(requirement: str, **counts: int) -> None:
-    """Add to counters kept across the tests of one requirement."""
-    bucket = FIGURES.setdefault(requirement, {})
-    for name, value in counts.items():
-        bucket[name] = bucket.get(name, 0) + value
-
 
 # --- fault injection -------------------------------------------------------------------------
 
