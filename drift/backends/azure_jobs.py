@@ -63,8 +63,8 @@ from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
 from azure.core.exceptions import ResourceNotFoundError
 
 from drift.backends.azure_errors import DEFAULT_POLICY, RetryPolicy, Where, call, is_transient
-from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import TAG_GROUP, job_group, split_job_name
+from drift.domain.plan import TAG_GROUP, job_group, split_job_name
+from drift.domain.types import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
 
 T = TypeVar("T")
 

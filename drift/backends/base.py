@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Protocol
 
-from drift.domain import DataAssetVersion, JobInput, JobState, TrainingJob
+from drift.domain.types import DataAssetVersion, JobInput, JobState, TrainingJob
 
 if TYPE_CHECKING:  # mltable loads pandas and more: only registration needs it at run time
     from mltable import MLTable

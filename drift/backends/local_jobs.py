@@ -43,10 +43,10 @@ from drift.backends.local_job_process import (
     utc_now,
     write_status,
 )
-from drift.crashpoints import ENV as CRASH_ENV
-from drift.crashpoints import crash_point
-from drift.domain import JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import job_group
+from drift.domain.plan import job_group
+from drift.domain.types import JobInput, JobState, PermanentError, TrainingJob
+from drift.runtime.crashpoints import ENV as CRASH_ENV
+from drift.runtime.crashpoints import crash_point
 
 # A model group is the `prefix` of `{prefix}_{YYYYMMDDHHMMSS}_{random}`.
 # Azure ML's rule for job names; it also keeps a name from escaping `workdir/jobs/`.
