@@ -728,7 +728,7 @@ def test_failed_retraining_alert_reads_drifts_run_report() -> None:
     from drift.reporting.report import NOT_RUN_STATUSES, OK_STATUSES
 
     query = tree(ALERTS)["variables"]["failedRetrainings"]["value"]
-    orchestration = (ROOT / "drift" / "orchestration.py").read_text()
+    orchestration = (ROOT / "drift" / "durable" / "orchestration.py").read_text()
     prefix = re.search(r'log\.info\("(drift run report) %s"', orchestration).group(1)
     assert f'startswith "{prefix} "' in query
     logged = set(re.findall(r'"(\w+)": ', orchestration[orchestration.index("def _log_report") :]))
