@@ -1,2 +1,2 @@
-"""The local durable runtime: replays the real orchestrators in-process (history, replay,
-entities, clock, snapshots) and the SDK client wired to it."""
+"""The local durable runtime: replays the real orchestrators in-process (scheduler, replay,
+entities, history, snapshot, clock), and the SDK's client wired to it. Imports nothing of drift."""
