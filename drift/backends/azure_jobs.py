@@ -45,6 +45,9 @@ Run times
     The job resource has no start/end fields, and its `systemData` has `createdAt` only:
     `run_times` reads the job's own times from its properties (`StartTimeUtc`/`EndTimeUtc`,
     or a pipeline's `azureml.pipelines.stages`), and leaves them None when absent.
+
+Longer than 500 lines on purpose: about 50 of them are this call budget and cloning contract,
+and the rest is one service's find/clone/poll/cancel, which change together.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mltable import MLTable
 
+from drift.backends.crashpoints import crash_point
 from drift.domain.types import DataAssetVersion
-from drift.runtime.crashpoints import crash_point
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_assets (

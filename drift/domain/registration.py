@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from drift.backends.base import CommitStore, DataRegistry
 from drift.domain.config import Parameters
 from drift.domain.delta_log import CommitSummary, decide, summarize_commit
+from drift.domain.ports import CommitStore, DataRegistry
 from drift.domain.types import DataAssetVersion, PermanentError
 
 TAG_TABLE = "drift.table"

@@ -4,6 +4,10 @@ These generator functions are what Azure Functions runs (issue: the Functions ap
 them) and what the local driver replays in-process. They must stay deterministic: no I/O,
 clock, random or environment reads; every side effect is an activity, time is
 `context.current_utc_datetime`, waiting is a durable timer.
+
+Longer than 500 lines on purpose: every function here runs under replay, so the orchestrators,
+the two entities and the instance ids and retry options they share stay in the one module
+that must keep that rule, and can be checked for it in one read.
 """
 
 from __future__ import annotations
@@ -18,11 +22,11 @@ from typing import Any
 
 import azure.durable_functions as df
 
+from drift.backends import publish as pub
 from drift.domain import coalescing
 from drift.domain.plan import TAG_SUBMITTED_BY
 from drift.domain.types import TERMINAL_STATES, TIMED_OUT
 from drift.durable import activities as act
-from drift.durable import publish as pub
 from drift.reporting.report import any_failed
 
 log = logging.getLogger("drift.orchestration")

@@ -1,7 +1,7 @@
 """HTTP triggers over the run history: GET /api/runs, /api/runs/{instance_id} and /api/report.
 
 In Azure each run's report is its `drift_retrain` instance's output, so these read the durable
-instance query (drift.reporting.run_query); the page is the one `drift report` writes locally,
+instance query (drift.durable.run_query); the page is the one `drift report` writes locally,
 built by the same `drift.reporting.html_report.render`. Function keys only: nothing here returns
 the Durable management URLs, whose system key would open terminate, purge and raise-event on
 every instance.
@@ -17,9 +17,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import azure.durable_functions as df
 import azure.functions as func
 
+from drift.durable import run_query
 from drift.durable.orchestration import RETRAIN
 from drift.functions import settings
-from drift.reporting import run_query
 
 bp = df.Blueprint()
 # Instance ids drift creates (orchestration.safe_id): anything else is not a drift run.

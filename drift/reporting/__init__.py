@@ -1,2 +1,1 @@
-"""Reporting: the run report, its HTML page, run history (local) and run query (Azure), and the
-live progress line."""
+"""Reporting: the run report, its HTML page, the local run history and the live progress line."""

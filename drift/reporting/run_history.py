@@ -1,6 +1,6 @@
 """Run reports kept for `drift report`: SQLite locally; nowhere extra in Azure, where each
 report is already the orchestration's output (GET /api/runs and /api/report read them with
-the durable instance query, drift/reporting/run_query.py)."""
+the durable instance query, drift/durable/run_query.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Protocol
 
-from drift.runtime.crashpoints import crash_point
+from drift.backends.crashpoints import crash_point
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (

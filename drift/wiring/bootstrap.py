@@ -8,8 +8,7 @@ import warnings
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from drift.backends.base import CommitStore, DataRegistry, JobService
-from drift.durable.publish import (
+from drift.backends.publish import (
     ENDPOINT_SETTING,
     LOCAL_FILE,
     EventGridEvents,
@@ -17,6 +16,7 @@ from drift.durable.publish import (
     JsonLinesEvents,
     NoEvents,
 )
+from drift.domain.ports import CommitStore, DataRegistry, JobService
 from drift.reporting.run_history import LocalRunHistory, NoHistory, RunHistory
 
 log = logging.getLogger("drift.azure")
@@ -39,7 +39,7 @@ class Services:
     history: RunHistory = field(default_factory=NoHistory)
     events: EventSink = field(
         default_factory=NoEvents
-    )  # drift's own events (drift/durable/publish.py)
+    )  # drift's own events (drift/backends/publish.py)
 
 
 def with_databricks_groups(config: DriftConfig, jobs: JobService) -> JobService:

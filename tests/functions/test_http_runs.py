@@ -163,8 +163,8 @@ def test_only_drift_runs_have_a_status(make_app: Callable[..., App]) -> None:
 
 
 def test_the_report_is_the_page_drift_report_writes(make_app: Callable[..., App]) -> None:
+    from drift.durable.run_query import run_report
     from drift.reporting.html_report import render
-    from drift.reporting.run_query import run_report
 
     app, ids = history(make_app)
     response = call(app, "drift_http_report", f"{BASE}/report")

@@ -75,7 +75,7 @@ def test_the_demo_and_bench_libraries_are_extras_not_app_requirements() -> None:
     assert app.isdisjoint({"pandas", "scikit-learn", "matplotlib"})
     assert (
         "azure-eventgrid" in app
-    )  # drift.durable.publish sends drift's own events with it, in Azure
+    )  # drift.backends.publish sends drift's own events with it, in Azure
 
 
 def test_the_app_imports_nothing_from_the_extras() -> None:

@@ -434,7 +434,7 @@ jobs.submit_clone("counter_20260101080000_seed", "counter_20260102080000_c", bou
 
 def submit_in_a_process_killed_at(point: str, tmp_path: Path, folder: Path) -> None:
     """Run a submit in another process that SIGKILLs itself at `point`
-    (drift/runtime/crashpoints.py)."""
+    (drift/backends/crashpoints.py)."""
     root = Path(__file__).resolve().parents[3]
     env = {**os.environ, "DRIFT_CRASH_AT": point, "PYTHONPATH": str(root)}
     args = [str(tmp_path / "work"), str(tmp_path / "seeds"), str(folder), ASSET]

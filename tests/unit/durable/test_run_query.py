@@ -1,4 +1,4 @@
-"""drift.reporting.run_query against a store that answers like the extension through the Python
+"""drift.durable.run_query against a store that answers like the extension through the Python
 SDK: the first 100 matches of each query in instance-id order, creation times to the second."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from azure.durable_functions.models.OrchestrationRuntimeStatus import (
     OrchestrationRuntimeStatus as Status,
 )
 
+from drift.durable import run_query
 from drift.durable.orchestration import MONITOR, RETRAIN
-from drift.reporting import run_query
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 

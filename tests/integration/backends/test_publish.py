@@ -21,7 +21,7 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 
-from drift.durable import publish as pub
+from drift.backends import publish as pub
 from drift.durable.activities import bind
 from drift.durable.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
 from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
