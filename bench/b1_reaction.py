@@ -65,7 +65,7 @@ def run(quick: bool, workdir: Path) -> Json:
     from deltalake import DeltaTable, write_deltalake
 
     from bench.common import tiny_batch
-    from drift.durable_driver import RealClock
+    from drift.runtime.runtime import RealClock
 
     workdir.mkdir(parents=True, exist_ok=True)
     table = workdir / "lake" / "features"

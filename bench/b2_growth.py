@@ -56,8 +56,8 @@ def predicted_cpu(kind: str, groups: int, polls: int) -> float:
 def services(workdir: Path, groups: int, polls: int) -> tuple[Any, Any]:
     from drift.backends.local_commits import LocalCommits
     from drift.backends.local_registry import LocalRegistry
-    from drift.bootstrap import Services
-    from drift.config import parse_config
+    from drift.domain.config import parse_config
+    from drift.wiring.bootstrap import Services
     from tests.fakes import FakeJobs
 
     names = group_names(groups)
@@ -90,9 +90,9 @@ def services(workdir: Path, groups: int, polls: int) -> tuple[Any, Any]:
 def measure(kind: str, groups: int, polls: int, workdir: Path) -> Json:
     """Run one point in this process and return its figures."""
     from bench.baseline import POLL_ALL, poll_all
-    from drift.activities import bind
-    from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.durable.activities import bind
+    from drift.durable.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
 
     workdir.mkdir(parents=True, exist_ok=True)
     _warm_up(workdir)
@@ -157,9 +157,9 @@ def _warm_up(workdir: Path) -> None:
     if "done" in _WARM:
         return
     from bench.baseline import POLL_ALL, poll_all
-    from drift.activities import bind
-    from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
+    from drift.durable.activities import bind
+    from drift.durable.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
+    from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
 
     for name in (RETRAIN, POLL_ALL):
         svc, _ = services(workdir / "warm-up" / name, 1, 2)

@@ -42,15 +42,15 @@ def _watch(workdir: Path, job_seconds: int) -> Json:
     from azure.ai.ml import load_job
 
     from bench.common import HistoryMeter
-    from drift.activities import bind
     from drift.backends.azure_errors import Where
     from drift.backends.azure_jobs import AzureJobs
     from drift.backends.local_commits import LocalCommits
     from drift.backends.local_registry import LocalRegistry
-    from drift.bootstrap import Services
-    from drift.config import parse_config
-    from drift.durable_driver import LocalDurableRuntime, VirtualClock
-    from drift.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.domain.config import parse_config
+    from drift.durable.activities import bind
+    from drift.durable.orchestration import ENTITIES, MONITOR, ORCHESTRATORS, RETRAIN
+    from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
+    from drift.wiring.bootstrap import Services
     from tests.azureml_doubles import workspace
 
     workdir.mkdir(parents=True, exist_ok=True)

@@ -104,8 +104,8 @@ def _n(count: int, word: str) -> str:
 
 
 def _burst(workdir: Path, table: Path, n: int, wait: int) -> Json:
-    from drift.durable_driver import VirtualClock
-    from drift.orchestration import INTAKE, RETRAIN, intake_instance_id
+    from drift.durable.orchestration import INTAKE, RETRAIN, intake_instance_id
+    from drift.runtime.runtime import VirtualClock
     from tests.fakes import FakeJobs
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -170,8 +170,8 @@ def _burst(workdir: Path, table: Path, n: int, wait: int) -> Json:
 
 
 def _outcome(app: FunctionsApp, n: int) -> Json:
-    from drift.delta_log import summarize_commit
-    from drift.orchestration import intake_instance_id
+    from drift.domain.delta_log import summarize_commit
+    from drift.durable.orchestration import intake_instance_id
 
     commits = app.services.commits
     changed = {

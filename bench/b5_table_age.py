@@ -47,7 +47,7 @@ class CountingCommits:
 def measure(tables: dict[int, Path], built: dict[int, Json], quick: bool) -> Json:
     from deltalake import DeltaTable
 
-    from drift.delta_log import decide, summarize_commit
+    from drift.domain.delta_log import decide, summarize_commit
 
     repeat = 5 if quick else 20
     rows = []

@@ -36,7 +36,7 @@ def sizes(quick: bool) -> list[int]:
 def workspace_of(total: int, template: Any, warm: bool) -> Any:
     """`total` jobs: each group's seed (users' first job), drift's retrains of each group
     (tagged, newest; none when `warm` is False: drift's first run) and everybody else's jobs."""
-    from drift.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_SOURCE_JOB
+    from drift.domain.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_SOURCE_JOB
     from tests.azureml_doubles import workspace
 
     ws = workspace(page_size=PAGE_SIZE)
@@ -75,7 +75,7 @@ def workspace_of(total: int, template: Any, warm: bool) -> Any:
 def _drift(ws: Any) -> tuple[dict[str, str], int, float]:
     from drift.backends.azure_errors import Where
     from drift.backends.azure_jobs import AzureJobs
-    from drift.plan import newest_per_group
+    from drift.domain.plan import newest_per_group
 
     jobs = AzureJobs(ws.client, where=Where("bench workspace", "bench identity"))
     ws.service.calls.clear()
@@ -87,7 +87,7 @@ def _drift(ws: Any) -> tuple[dict[str, str], int, float]:
 
 def _scan(ws: Any) -> tuple[dict[str, str], int, float]:
     from drift.backends.azure_jobs import training_job
-    from drift.plan import newest_per_group, split_job_name
+    from drift.domain.plan import newest_per_group, split_job_name
 
     wanted = set(GROUPS)
     ws.service.calls.clear()

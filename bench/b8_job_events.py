@@ -114,8 +114,8 @@ def run(quick: bool, workdir: Path) -> Json:
 def _measure(
     workdir: Path, groups: list[str], runs: dict[str, float], delay: int, path: str
 ) -> Json:
-    from drift.durable_driver import VirtualClock
-    from drift.orchestration import run_instance_id
+    from drift.durable.orchestration import run_instance_id
+    from drift.runtime.runtime import VirtualClock
     from tests.app_harness import functions_by_name
     from tests.reliability.support import TimedJobs
 

@@ -18,9 +18,9 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from drift import activities as act
-from drift.domain import TERMINAL_STATES, TIMED_OUT
-from drift.orchestration import SERVICE_RETRY
+from drift.domain.types import TERMINAL_STATES, TIMED_OUT
+from drift.durable import activities as act
+from drift.durable.orchestration import SERVICE_RETRY
 
 POLL_ALL = "bench_poll_all"
 

@@ -145,7 +145,7 @@ class HistoryMeter:
 
 
 def seed_jobs(groups: list[str]) -> list[Any]:
-    from drift.domain import JobInput, TrainingJob
+    from drift.domain.types import JobInput, TrainingJob
 
     seed = {"training_data": JobInput("mltable", SEED_VERSION)}
     return [TrainingJob(f"{g}_20260101000000_seed", seed, g, g) for g in groups]
@@ -254,9 +254,9 @@ def functions_app(
     `registry` may wrap the real LocalRegistry (to time it); settings caches are cleared on
     entry and exit so that the app reads this config.
     """
-    from drift.bootstrap import build_services
-    from drift.durable_client import LocalDurableClient
     from drift.functions import durable, settings
+    from drift.runtime.client import LocalDurableClient
+    from drift.wiring.bootstrap import build_services
 
     config = workdir / "drift.yaml"
     write_config(config, table, **params)

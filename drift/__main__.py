@@ -1,5 +1,5 @@
 """`python -m drift`: the same CLI as the `drift` console script."""
 
-from drift.cli import main
+from drift.entrypoints.cli import main
 
 main()

@@ -1,5 +1,5 @@
 // Azure ML job status events -> the function drift_on_job_event, which wakes the monitor of
-// the job (drift/job_events.py). Deployed by infra/hooks/job-events.sh after `azd deploy`
+// the job (drift/durable/job_events.py). Deployed by infra/hooks/job-events.sh after `azd deploy`
 // (Azure validates an AzureFunction endpoint when the subscription is created), with the
 // Azure CLI into the workspace's resource group, like access.bicep: `azd down` never sees it.
 //
@@ -8,8 +8,8 @@
 //
 // Filters, as tight as Event Grid allows (the app re-checks and acknowledges anything else):
 // - event type RunStatusChanged only (a RunCompleted says nothing a Completed status does not);
-// - data.runStatus: the statuses drift treats as the end of a job (drift/domain.py);
-// - data.runTags.drift_managed = true: only jobs drift submitted (drift/plan.py tags them; a
+// - data.runStatus: the statuses drift treats as the end of a job (drift/domain/types.py);
+// - data.runTags.drift_managed = true: only jobs drift submitted (drift/domain/plan.py tags them; a
 //   tag name with a dot cannot be a filter key, as keys are dot paths).
 // A lost or late event costs only latency: the monitor's durable timer still polls. So no
 // dead-lettering, a short time to live, and fewer attempts than the storage subscription.

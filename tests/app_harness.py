@@ -11,7 +11,7 @@ from typing import Any
 
 import yaml
 
-from drift.durable_driver import Clock, LocalDurableRuntime
+from drift.runtime.runtime import Clock, LocalDurableRuntime
 
 ACCOUNT, CONTAINER, TABLE_PATH = "acct", "data", "features/seat"
 KEY = f"{ACCOUNT}/{CONTAINER}/{TABLE_PATH}"

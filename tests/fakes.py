@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
-from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import split_job_name
+from drift.domain.plan import split_job_name
+from drift.domain.types import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
 
 
 class TransientError(ConnectionError):

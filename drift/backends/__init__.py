@@ -1,1 +1,2 @@
-"""Backends: the small ports drift needs, in local, Azure and Databricks forms."""
+"""Backends: the ports in drift/domain/ports.py in local, Azure and Databricks forms, and the sinks
+of drift's own events (publish.py)."""

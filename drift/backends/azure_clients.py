@@ -22,7 +22,7 @@ from azure.ai.ml import MLClient
 from azure.core.credentials import TokenCredential
 from azure.storage.blob import BlobServiceClient
 
-from drift.config import AzureMLWorkspace
+from drift.domain.config import AzureMLWorkspace
 
 # azure-core retries per SDK call. 0: drift's adapter is the only layer retrying a request.
 SDK_RETRIES = 0

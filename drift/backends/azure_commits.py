@@ -68,7 +68,7 @@ from drift.backends.azure_errors import (
     call,
     describe,
 )
-from drift.delta_log import COMMIT_FILE_RE, commit_file_name
+from drift.domain.delta_log import COMMIT_FILE_RE, commit_file_name
 
 T = TypeVar("T")
 log = logging.getLogger("drift.azure")

@@ -23,7 +23,7 @@ from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 
 from drift.backends.azure_errors import Where, call
-from drift.domain import PermanentError
+from drift.domain.types import PermanentError
 
 log = logging.getLogger("drift.azure")
 

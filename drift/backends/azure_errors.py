@@ -31,7 +31,7 @@ from tenacity import (
     stop_after_delay,
 )
 
-from drift.domain import PermanentError
+from drift.domain.types import PermanentError
 
 T = TypeVar("T")
 log = logging.getLogger("drift.azure")

@@ -45,6 +45,9 @@ Run times
     The job resource has no start/end fields, and its `systemData` has `createdAt` only:
     `run_times` reads the job's own times from its properties (`StartTimeUtc`/`EndTimeUtc`,
     or a pipeline's `azureml.pipelines.stages`), and leaves them None when absent.
+
+Longer than 500 lines on purpose: about 50 of them are this call budget and cloning contract,
+and the rest is one service's find/clone/poll/cancel, which change together.
 """
 
 from __future__ import annotations
@@ -63,8 +66,8 @@ from azure.ai.ml.entities._job.to_rest_functions import to_rest_job_object
 from azure.core.exceptions import ResourceNotFoundError
 
 from drift.backends.azure_errors import DEFAULT_POLICY, RetryPolicy, Where, call, is_transient
-from drift.domain import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import TAG_GROUP, job_group, split_job_name
+from drift.domain.plan import TAG_GROUP, job_group, split_job_name
+from drift.domain.types import TERMINAL_STATES, JobInput, JobState, PermanentError, TrainingJob
 
 T = TypeVar("T")
 

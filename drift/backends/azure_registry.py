@@ -70,7 +70,7 @@ from drift.backends.azure_errors import (
     is_transient,
     status_of,
 )
-from drift.domain import DataAssetVersion, PermanentError
+from drift.domain.types import DataAssetVersion, PermanentError
 
 T = TypeVar("T")
 

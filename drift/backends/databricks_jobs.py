@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from drift.domain import JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import split_job_name
+from drift.domain.plan import split_job_name
+from drift.domain.types import JobInput, JobState, PermanentError, TrainingJob
 
 # Optional job parameter: when the job declares it, each run carries its drift job name.
 NAME_PARAMETER = "drift_job_name"

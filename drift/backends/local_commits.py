@@ -6,7 +6,7 @@ import os
 import stat
 from pathlib import Path
 
-from drift.delta_log import COMMIT_FILE_RE, CommitReadError, commit_file_name
+from drift.domain.delta_log import COMMIT_FILE_RE, CommitReadError, commit_file_name
 
 # A commit file lists the actions of one transaction; even a MERGE over 100,000 files stays
 # well under this. It bounds what drift reads into memory for one commit.

@@ -8,6 +8,10 @@ a poller) sees them. Each runs under `local_job_process`, which owns its `status
 holds the job's lock (`workdir/locks/<name>.lock`) for its life: a job whose lock is free has
 no process, so whatever moment a process died, the next submit or poll starts a job that never
 started and fails one that died mid-training (see `_recover`).
+
+Longer than 500 lines on purpose: the jobs folder, its SQLite rows and the lock protocol
+between processes (submit, recover, poll, cancel) are one piece of state; split, no module
+would show the whole protocol.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ from typing import Any
 
 import yaml
 
+from drift.backends.crashpoints import ENV as CRASH_ENV
+from drift.backends.crashpoints import crash_point
 from drift.backends.local_job_process import (
     FINAL_STATES,
     LOG_FILE,
@@ -43,10 +49,8 @@ from drift.backends.local_job_process import (
     utc_now,
     write_status,
 )
-from drift.crashpoints import ENV as CRASH_ENV
-from drift.crashpoints import crash_point
-from drift.domain import JobInput, JobState, PermanentError, TrainingJob
-from drift.plan import job_group
+from drift.domain.plan import job_group
+from drift.domain.types import JobInput, JobState, PermanentError, TrainingJob
 
 # A model group is the `prefix` of `{prefix}_{YYYYMMDDHHMMSS}_{random}`.
 # Azure ML's rule for job names; it also keeps a name from escaping `workdir/jobs/`.

@@ -16,8 +16,8 @@ from pathlib import Path
 
 from mltable import MLTable
 
-from drift.crashpoints import crash_point
-from drift.domain import DataAssetVersion
+from drift.backends.crashpoints import crash_point
+from drift.domain.types import DataAssetVersion
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS data_assets (

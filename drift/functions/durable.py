@@ -7,8 +7,8 @@ from typing import Any
 
 import azure.durable_functions as df
 
-from drift import activities as act
-from drift import orchestration
+from drift.durable import activities as act
+from drift.durable import orchestration
 from drift.functions import settings
 
 bp = df.Blueprint()

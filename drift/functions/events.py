@@ -7,7 +7,7 @@ from typing import Any
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift import intake
+from drift.durable import intake
 from drift.functions import settings
 
 bp = df.Blueprint()

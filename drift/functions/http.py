@@ -31,7 +31,9 @@ def _json(status: int, body: object) -> func.HttpResponse:
 async def http_retrain(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    from drift import manual  # pydantic models: loaded when a function runs, not at indexing
+    from drift.entrypoints import (
+        manual,
+    )  # pydantic models: loaded when a function runs, not at indexing
 
     try:
         request = manual.parse_request(req.get_body())
@@ -51,7 +53,7 @@ async def http_violation(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """A monitoring job reports a violated metric: retrain that group (202), or nothing (200)."""
-    from drift import manual
+    from drift.entrypoints import manual
 
     try:
         request = manual.parse_violation(req.get_body())

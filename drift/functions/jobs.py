@@ -1,5 +1,5 @@
 """Job status notifications: Azure ML's Event Grid events and Databricks' run webhooks wake
-the monitors of the jobs they name (drift/job_events.py)."""
+the monitors of the jobs they name (drift/durable/job_events.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import logging
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift import job_events
+from drift.durable import job_events
 from drift.functions import settings
 from drift.functions.events import event_payload
 

@@ -1,10 +1,10 @@
 """HTTP triggers over the run history: GET /api/runs, /api/runs/{instance_id} and /api/report.
 
 In Azure each run's report is its `drift_retrain` instance's output, so these read the durable
-instance query (drift.run_query); the page is the one `drift report` writes locally, built by
-the same `drift.html_report.render`. Function keys only: nothing here returns the Durable
-management URLs, whose system key would open terminate, purge and raise-event on every
-instance.
+instance query (drift.durable.run_query); the page is the one `drift report` writes locally,
+built by the same `drift.reporting.html_report.render`. Function keys only: nothing here returns
+the Durable management URLs, whose system key would open terminate, purge and raise-event on
+every instance.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ from urllib.parse import urlencode, urlsplit, urlunsplit
 import azure.durable_functions as df
 import azure.functions as func
 
-from drift import run_query
+from drift.durable import run_query
+from drift.durable.orchestration import RETRAIN
 from drift.functions import settings
-from drift.orchestration import RETRAIN
 
 bp = df.Blueprint()
 # Instance ids drift creates (orchestration.safe_id): anything else is not a drift run.
@@ -64,7 +64,7 @@ def check_status_response(req: func.HttpRequest, instance_id: str) -> func.HttpR
 
 def _tables() -> dict[str, str]:
     """Watched table keys -> the table names run reports carry (for runs without a report)."""
-    from drift.bootstrap import watched_table
+    from drift.wiring.bootstrap import watched_table
 
     return {key: watched_table(cfg) for key, cfg in settings.watchlist().configs.items()}
 
@@ -131,7 +131,7 @@ async def http_report(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
     """The HTML page `drift report` writes, over the last runs of this deployment."""
-    from drift.html_report import render
+    from drift.reporting.html_report import render
 
     try:
         page = await _page(req, client)

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:  # the config's pydantic models load on the first invocation, not at indexing
-    from drift.watchlist import Watchlist
+    from drift.wiring.watchlist import Watchlist
 
 CONFIG_SETTING = "DRIFT_CONFIG"
 DEFAULT_CONFIG = "configs"
@@ -20,8 +20,8 @@ APP_ROOT = Path(__file__).resolve().parents[2]  # the folder holding function_ap
 @cache
 def watchlist() -> Watchlist:
     """`DRIFT_CONFIG`: a YAML file or a folder of them, relative to the app root."""
-    from drift.bootstrap import AuthOptions
-    from drift.watchlist import Watchlist
+    from drift.wiring.bootstrap import AuthOptions
+    from drift.wiring.watchlist import Watchlist
 
     path = APP_ROOT / (os.environ.get(CONFIG_SETTING) or DEFAULT_CONFIG)  # absolute stays so
     return Watchlist.load(path, AuthOptions.from_env())

@@ -1,9 +1,9 @@
 // An alert when a retraining fails (issue 13.5): a scheduled log query over the one structured
-// line drift writes per run (drift/orchestration.py _log_report):
+// line drift writes per run (drift/durable/orchestration.py _log_report):
 //   drift run report {"data_asset_version": ..., "delta_version": ..., "failed": ...,
 //                     "instance_id": ..., "retrained": {<model group>: <status>}, "table": ...}
 // It fires for every retraining row whose status is not Completed, Skipped or Blocked (drift's
-// own "failed" rule, drift/report.py: Failed, Canceled, TimedOut, NotResponding, errors), and
+// own "failed" rule, drift/reporting/report.py: Failed, Canceled, TimedOut, NotResponding, errors), and
 // names the run (instance_id), the table (table_name) and the model group in the alert's
 // dimensions. Optional e-mail: an action
 // group with one e-mail receiver when alertEmail is set.

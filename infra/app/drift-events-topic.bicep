@@ -1,4 +1,4 @@
-// drift's own events (drift/publish.py): an Event Grid custom topic taking CloudEvents 1.0
+// drift's own events (drift/backends/publish.py): an Event Grid custom topic taking CloudEvents 1.0
 // (drift.dataset_version.registered, drift.retraining.started, drift.retraining.finished), and
 // the one role the app needs on it: EventGrid Data Sender, for its managed identity. No access
 // key: local (key and SAS) authentication is disabled. Optional: main.bicep deploys it when

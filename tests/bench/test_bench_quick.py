@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 import bench
-from drift.orchestration import POLLS_PER_GENERATION
+from drift.durable.orchestration import POLLS_PER_GENERATION
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,7 @@ from drift.backends.azure_clients import blob_service, ml_client
 from drift.backends.azure_errors import RetryPolicy, Where
 from drift.backends.azure_jobs import AzureJobs
 from drift.backends.azure_registry import AzureRegistry, forget_checked_datastores
-from drift.config import AzureMLWorkspace
+from drift.domain.config import AzureMLWorkspace
 from tests.contract.azureml_service import (
     ACCOUNT,
     RESOURCE_GROUP,

@@ -17,10 +17,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from drift import activities as act
-from drift.bootstrap import Services
-from drift.domain import PermanentError
-from drift.orchestration import SERVICE_RETRY
+from drift.domain.types import PermanentError
+from drift.durable import activities as act
+from drift.durable.orchestration import SERVICE_RETRY
+from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import AzureService, Fault, flaky, persistent
 from tests.contract.workspace import DATA_VERSION, seed, services
 

@@ -11,7 +11,7 @@ from azure.ai.ml.entities import Job
 
 from drift.backends.azure_jobs import job_state, training_job
 from drift.backends.azure_registry import AzureRegistry, forget_checked_datastores
-from drift.domain import DataAssetVersion
+from drift.domain.types import DataAssetVersion
 from tests.azureml_doubles import workspace
 from tests.contract.azureml_service import AzureService, recorded_response
 from tests.contract.conftest import WHERE, clients

@@ -8,9 +8,9 @@ from typing import Any
 
 import pytest
 
-from drift import activities as act
-from drift.bootstrap import Services
-from drift.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_MANAGED, TAG_SOURCE_JOB
+from drift.domain.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_MANAGED, TAG_SOURCE_JOB
+from drift.durable import activities as act
+from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import WS_PATH, AzureService, Seen, recorded_response
 from tests.contract.conftest import make_jobs
 from tests.contract.workspace import AUTOML, COMMAND, DATA_VERSION, PIPELINE, seed, services

@@ -12,7 +12,7 @@ from azure.ai.ml.constants import AssetTypes
 from azure.ai.ml.entities import Data
 
 from drift.backends.azure_registry import AzureRegistry, MLTableFileConflict, StoredCredentials
-from drift.domain import DataAssetVersion
+from drift.domain.types import DataAssetVersion
 from tests.contract.azureml_service import (
     ACCOUNT,
     RESOURCE_GROUP,

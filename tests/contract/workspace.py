@@ -6,8 +6,8 @@ import json
 from datetime import UTC, datetime
 from typing import Any
 
-from drift.bootstrap import Services
-from drift.config import parse_config
+from drift.domain.config import parse_config
+from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import (
     ACCOUNT,
     RESOURCE_GROUP,

@@ -15,8 +15,8 @@ import yaml
 from deltalake import DeltaTable, write_deltalake
 from typer.testing import CliRunner
 
-from drift.cli import app
-from drift.demo import customers
+from drift.entrypoints.cli import app
+from drift.entrypoints.demo import customers
 
 pytestmark = pytest.mark.e2e
 runner = CliRunner()
@@ -229,7 +229,7 @@ def test_violation_retrains_one_group_then_report_renders(tmp_path: Path) -> Non
 
 def test_spark_job_registers_then_retrains(tmp_path: Path) -> None:
     config = make_project(tmp_path)
-    cmd = [sys.executable, "-m", "drift.spark_job", "--config", str(config)]
+    cmd = [sys.executable, "-m", "drift.entrypoints.spark_job", "--config", str(config)]
     reg = subprocess.run(cmd, capture_output=True, text=True, check=False)
     assert reg.returncode == 0, reg.stderr
     line = next(x for x in reg.stdout.splitlines() if x.startswith("data_asset_version="))
@@ -358,7 +358,7 @@ def test_an_unknown_group_is_bad_input_naming_the_groups_that_exist(tmp_path: Pa
         one_error_line(runner.invoke(app, args), "nosuch", "groups with jobs: churn")
     jobs = tmp_path / "state" / "jobs"
     assert not jobs.exists() or not any(jobs.iterdir())  # nothing submitted for churn either
-    cmd = [sys.executable, "-m", "drift.spark_job", "--config", str(config)]
+    cmd = [sys.executable, "-m", "drift.entrypoints.spark_job", "--config", str(config)]
     reg = subprocess.run(cmd, capture_output=True, text=True, check=True)
     version = reg.stdout.split("data_asset_version=", 1)[1].split()[0]
     spark = subprocess.run(
@@ -417,7 +417,7 @@ def test_dry_run_at_80_columns_shows_whole_names_and_inputs(tmp_path: Path) -> N
 
 
 def test_top_drift_has_the_precision_of_the_reason() -> None:
-    from drift.report import top_drift
+    from drift.reporting.report import top_drift
 
     decision = {
         "reason": "skip: no drift above 0.1 (largest 0.0049 in monthly_spend)",

@@ -12,8 +12,8 @@ from deltalake import write_deltalake
 from typer.testing import CliRunner
 
 from drift.backends import local_commits
-from drift.cli import app
-from drift.demo import customers
+from drift.entrypoints.cli import app
+from drift.entrypoints.demo import customers
 from tests.e2e.test_cli import commit_file, make_project
 
 pytestmark = pytest.mark.e2e

@@ -45,8 +45,8 @@ def test_wheel_has_entry_points_and_assets(wheel: Path) -> None:
         names = zf.namelist()
         entry_points = next(n for n in names if n.endswith("entry_points.txt"))
         text = zf.read(entry_points).decode()
-    assert "spark_job = drift.spark_job:main" in text
-    assert "drift = drift.cli:main" in text
+    assert "spark_job = drift.entrypoints.spark_job:main" in text
+    assert "drift = drift.entrypoints.cli:main" in text
     assert "drift/demo_assets/models/churn/train.py" in names
     assert not any(n.startswith("tests/") for n in names)
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from drift import task_values
+from drift.entrypoints import task_values
 from tests.e2e.test_cli import make_project
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -16,11 +16,11 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from drift.bootstrap import build_services
-from drift.domain import JobInput, TrainingJob
-from drift.durable_client import LocalDurableClient
-from drift.durable_driver import LocalDurableRuntime, VirtualClock
+from drift.domain.types import JobInput, TrainingJob
 from drift.functions import durable, settings
+from drift.runtime.client import LocalDurableClient
+from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
+from drift.wiring.bootstrap import build_services
 from tests import app_harness as harness
 from tests.app_harness import (  # noqa: F401 - re-exported for the function tests
     ACCOUNT,

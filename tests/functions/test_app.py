@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from drift import activities
-from drift.orchestration import ENTITIES, ORCHESTRATORS
+from drift.durable import activities
+from drift.durable.orchestration import ENTITIES, ORCHESTRATORS
 from tests.functions.conftest import functions_by_name
 
 ROOT = Path(__file__).resolve().parents[2]

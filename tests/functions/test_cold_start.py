@@ -17,7 +17,15 @@ from bench.b7_cold_start import HEAVY
 ROOT = Path(__file__).resolve().parents[2]
 # Also kept out of indexing: the CLI's libraries and the config's pydantic models, which load
 # with the first invocation (they weigh as much as the durable SDK itself).
-ALSO_DEFERRED = ("pydantic", "yaml", "rich", "typer", "matplotlib", "drift.config", "drift.policy")
+ALSO_DEFERRED = (
+    "pydantic",
+    "yaml",
+    "rich",
+    "typer",
+    "matplotlib",
+    "drift.domain.config",
+    "drift.domain.policy",
+)
 
 
 def loaded_after(statement: str) -> tuple[list[str], list[str]]:
@@ -49,7 +57,7 @@ def test_importing_the_app_imports_no_heavy_module() -> None:
     modules, names = loaded_after("pass")
     assert [h for h in HEAVY + ALSO_DEFERRED if _imported(modules, h)] == []
     # ... and still registers every function (the activities' names come from drift).
-    from drift.activities import ACTIVITIES
+    from drift.durable.activities import ACTIVITIES
 
     assert set(ACTIVITIES) <= set(names)
     assert {"drift_retrain", "drift_on_storage_event", "drift_http_retrain"} <= set(names)
@@ -57,7 +65,7 @@ def test_importing_the_app_imports_no_heavy_module() -> None:
 
 def test_the_check_sees_a_heavy_module_when_one_is_loaded() -> None:
     """The probe itself works: what an activity imports when it runs shows up."""
-    modules, _ = loaded_after("import drift.policy")
+    modules, _ = loaded_after("import drift.domain.policy")
     assert [h for h in ("scipy", "numpy", "pyarrow") if _imported(modules, h)] == [
         "scipy",
         "numpy",

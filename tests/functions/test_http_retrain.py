@@ -10,8 +10,8 @@ from typing import Any
 import azure.functions as func
 import pytest
 
+from drift.durable.orchestration import RETRAIN
 from drift.functions import settings
-from drift.orchestration import RETRAIN
 from tests.functions.conftest import KEY, App, user_function
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 from deltalake import write_deltalake
 
+from drift.domain.policy_config import Policies
+from drift.durable.orchestration import MONITOR
 from drift.functions import settings
-from drift.orchestration import MONITOR
-from drift.policy_config import Policies
 from tests.functions.conftest import KEY, App, user_function
 
 BASE = "http://localhost:7071/api"
@@ -163,8 +163,8 @@ def test_only_drift_runs_have_a_status(make_app: Callable[..., App]) -> None:
 
 
 def test_the_report_is_the_page_drift_report_writes(make_app: Callable[..., App]) -> None:
-    from drift.html_report import render
-    from drift.run_query import run_report
+    from drift.durable.run_query import run_report
+    from drift.reporting.html_report import render
 
     app, ids = history(make_app)
     response = call(app, "drift_http_report", f"{BASE}/report")

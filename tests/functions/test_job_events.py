@@ -17,8 +17,8 @@ from typing import Any
 
 import azure.functions as func
 
+from drift.durable.orchestration import run_instance_id
 from drift.functions import settings
-from drift.orchestration import run_instance_id
 from tests.functions.conftest import KEY, App, _event_object, seed_jobs, user_function
 from tests.reliability.support import TimedJobs
 

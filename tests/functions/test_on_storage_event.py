@@ -9,8 +9,8 @@ from collections.abc import Callable
 import pytest
 
 from drift.backends.local_registry import LocalRegistry
+from drift.durable.orchestration import INTAKE, RETRAIN, intake_instance_id, run_instance_id
 from drift.functions import settings
-from drift.orchestration import INTAKE, RETRAIN, intake_instance_id, run_instance_id
 from tests.functions.conftest import KEY, App
 
 

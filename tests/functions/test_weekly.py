@@ -7,9 +7,9 @@ from collections.abc import Callable
 
 from azure.functions.timer import TimerRequest
 
-from drift import manual
+from drift.durable.orchestration import RETRAIN
+from drift.entrypoints import manual
 from drift.functions import settings
-from drift.orchestration import RETRAIN
 from tests.functions.conftest import START, App, user_function
 
 

@@ -29,7 +29,7 @@ import pytest
 import yaml
 from pycep import BicepParser
 
-from drift.events import BLOB_CREATED, BLOB_RENAMED, FINISHED_APIS
+from drift.domain.events import BLOB_CREATED, BLOB_RENAMED, FINISHED_APIS
 
 ROOT = Path(__file__).resolve().parents[2]
 INFRA = ROOT / "infra"
@@ -723,12 +723,12 @@ def test_diagnostic_settings_audit_key_vault_storage_and_the_app() -> None:
 
 
 def test_failed_retraining_alert_reads_drifts_run_report() -> None:
-    """Issue 13.5: the query's fields are those drift logs (drift/orchestration.py
-    _log_report) and it fires on every status drift/report.py counts as failed."""
-    from drift.report import NOT_RUN_STATUSES, OK_STATUSES
+    """Issue 13.5: the query's fields are those drift logs (drift/durable/orchestration.py
+    _log_report) and it fires on every status drift/reporting/report.py counts as failed."""
+    from drift.reporting.report import NOT_RUN_STATUSES, OK_STATUSES
 
     query = tree(ALERTS)["variables"]["failedRetrainings"]["value"]
-    orchestration = (ROOT / "drift" / "orchestration.py").read_text()
+    orchestration = (ROOT / "drift" / "durable" / "orchestration.py").read_text()
     prefix = re.search(r'log\.info\("(drift run report) %s"', orchestration).group(1)
     assert f'startswith "{prefix} "' in query
     logged = set(re.findall(r'"(\w+)": ', orchestration[orchestration.index("def _log_report") :]))

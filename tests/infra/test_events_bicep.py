@@ -9,9 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from drift import job_events, publish
-from drift.domain import TERMINAL_STATES
-from drift.plan import TAG_MANAGED
+from drift.backends import publish
+from drift.domain.plan import TAG_MANAGED
+from drift.domain.types import TERMINAL_STATES
+from drift.durable import job_events
 from tests.infra.test_bicep import (
     HOOK_ENV,
     HOOKS,

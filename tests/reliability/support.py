@@ -16,12 +16,12 @@ import pandas as pd
 import pytest
 from deltalake import write_deltalake
 
-from drift.bootstrap import build_services
-from drift.domain import TERMINAL_STATES, JobState, PermanentError
-from drift.durable_client import LocalDurableClient
-from drift.durable_driver import Clock, VirtualClock
+from drift.domain.plan import split_job_name
+from drift.domain.types import TERMINAL_STATES, JobState, PermanentError
 from drift.functions import durable, settings
-from drift.plan import split_job_name
+from drift.runtime.client import LocalDurableClient
+from drift.runtime.runtime import Clock, VirtualClock
+from drift.wiring.bootstrap import build_services
 from tests.fakes import FakeJobs, TransientError
 from tests.figures import FIGURES, add, record  # noqa: F401 - re-exported for the tests
 from tests.functions.conftest import KEY, START, App, app_runtime, seed_jobs, write_config

@@ -19,8 +19,8 @@ import pytest
 from azure.durable_functions import EntityId
 
 from drift.backends.local_registry import LocalRegistry
+from drift.durable.orchestration import INTAKE, RETRAIN, TABLE_ENTITY, entity_key, run_instance_id
 from drift.functions import settings
-from drift.orchestration import INTAKE, RETRAIN, TABLE_ENTITY, entity_key, run_instance_id
 from tests.functions.conftest import KEY, App
 from tests.reliability.support import add, record
 

@@ -35,16 +35,16 @@ from azure.durable_functions import OrchestrationRuntimeStatus as Status
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from drift import manual
-from drift.cli import classify_file
-from drift.config import parse_config
-from drift.delta_log import CommitRef, NotACommit, parse_commit_path, summarize_commit
-from drift.domain import PermanentError
-from drift.events import BLOB_CREATED, BLOB_RENAMED, FINISHED_APIS, CommitEvent, parse_event
-from drift.intake import handle_event
-from drift.orchestration import INTAKE, intake_instance_id
-from drift.registration import asset_version
-from drift.watchlist import Watchlist
+from drift.domain.config import parse_config
+from drift.domain.delta_log import CommitRef, NotACommit, parse_commit_path, summarize_commit
+from drift.domain.events import BLOB_CREATED, BLOB_RENAMED, FINISHED_APIS, CommitEvent, parse_event
+from drift.domain.registration import asset_version
+from drift.domain.types import PermanentError
+from drift.durable.intake import handle_event
+from drift.durable.orchestration import INTAKE, intake_instance_id
+from drift.entrypoints import manual
+from drift.entrypoints.cli import classify_file
+from drift.wiring.watchlist import Watchlist
 from tests.reliability.support import add, record
 
 pytestmark = pytest.mark.reliability
@@ -371,9 +371,9 @@ def deployed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
 
     import yaml
 
-    from drift.durable_client import LocalDurableClient
-    from drift.durable_driver import VirtualClock
     from drift.functions import settings as app_settings
+    from drift.runtime.client import LocalDurableClient
+    from drift.runtime.runtime import VirtualClock
     from tests.functions.conftest import app_runtime, user_function
 
     base = tmp_path_factory.mktemp("r2-app")

@@ -29,17 +29,17 @@ from typing import Any
 import azure.durable_functions as df
 import pytest
 
-from drift import orchestration
-from drift.activities import bind
 from drift.backends.azure_errors import RetryPolicy, Where, call
 from drift.backends.local_registry import LocalRegistry
-from drift.bootstrap import Services
-from drift.domain import TrainingJob
-from drift.durable_driver import LocalDurableRuntime, VirtualClock
-from drift.local_run import RunFailed, run_retrain
-from drift.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
+from drift.domain.types import TrainingJob
+from drift.durable import orchestration
+from drift.durable.activities import bind
+from drift.durable.orchestration import ENTITIES, ORCHESTRATORS, RETRAIN
+from drift.entrypoints.local_run import RunFailed, run_retrain
+from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
+from drift.wiring.bootstrap import Services
 from tests.fakes import FakeJobs
-from tests.integration.test_orchestration import SEED_INPUT, START, make_services, seed_jobs
+from tests.integration.durable.test_orchestration import SEED_INPUT, START, make_services, seed_jobs
 from tests.reliability.support import (
     COMMIT_METHODS,
     JOB_METHODS,

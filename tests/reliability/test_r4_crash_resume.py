@@ -31,13 +31,9 @@ import pytest
 from azure.durable_functions import EntityId
 from deltalake import write_deltalake
 
-from drift.activities import bind
 from drift.backends.local_registry import LocalRegistry
-from drift.bootstrap import Services
-from drift.durable_client import LocalDurableClient
-from drift.durable_driver import HostCrash, LocalDurableRuntime, VirtualClock
-from drift.functions import settings
-from drift.orchestration import (
+from drift.durable.activities import bind
+from drift.durable.orchestration import (
     ENTITIES,
     ORCHESTRATORS,
     RETRAIN,
@@ -46,10 +42,14 @@ from drift.orchestration import (
     intake_instance_id,
     run_instance_id,
 )
-from drift.run_history import LocalRunHistory
+from drift.functions import settings
+from drift.reporting.run_history import LocalRunHistory
+from drift.runtime.client import LocalDurableClient
+from drift.runtime.runtime import HostCrash, LocalDurableRuntime, VirtualClock
+from drift.wiring.bootstrap import Services
 from tests.functions.conftest import KEY, App, app_runtime
 from tests.functions.conftest import seed_jobs as app_seed_jobs
-from tests.integration.test_orchestration import START, make_services, seed_jobs
+from tests.integration.durable.test_orchestration import START, make_services, seed_jobs
 from tests.reliability.support import TimedJobs, add, build_app, record, submitted_per_group
 
 pytestmark = pytest.mark.reliability

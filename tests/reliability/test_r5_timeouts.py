@@ -13,12 +13,12 @@ from pathlib import Path
 
 import pytest
 
-from drift.durable_driver import VirtualClock
-from drift.local_run import run_retrain
-from drift.orchestration import POLLS_PER_GENERATION, RETRAIN, run_instance_id
+from drift.durable.orchestration import POLLS_PER_GENERATION, RETRAIN, run_instance_id
+from drift.entrypoints.local_run import run_retrain
+from drift.runtime.runtime import VirtualClock
 from tests.fakes import FakeJobs
 from tests.functions.conftest import KEY, App
-from tests.integration.test_orchestration import START, make_services, seed_jobs
+from tests.integration.durable.test_orchestration import START, make_services, seed_jobs
 from tests.reliability.support import record
 
 pytestmark = pytest.mark.reliability

@@ -36,18 +36,18 @@ from drift.backends.azure_errors import RetryPolicy, Where
 from drift.backends.azure_jobs import AzureJobs
 from drift.backends.azure_registry import AzureRegistry, forget_checked_datastores
 from drift.backends.local_commits import LocalCommits
-from drift.bootstrap import Services
-from drift.cli import app as cli
-from drift.config import parse_config
-from drift.durable_driver import VirtualClock
-from drift.local_run import RunFailed, run_retrain
-from drift.run_history import LocalRunHistory
+from drift.domain.config import parse_config
+from drift.entrypoints.cli import app as cli
+from drift.entrypoints.local_run import RunFailed, run_retrain
+from drift.reporting.run_history import LocalRunHistory
+from drift.runtime.runtime import VirtualClock
+from drift.wiring.bootstrap import Services
 from tests.azureml_doubles import http_error, workspace
 from tests.functions.conftest import App, user_function
-from tests.integration.test_azure_backend import finish_after_first_poll
-from tests.integration.test_azure_jobs import DATA
+from tests.integration.backends.test_azure_backend import finish_after_first_poll
+from tests.integration.backends.test_azure_jobs import DATA
 from tests.reliability.support import add, record
-from tests.unit.test_azure_credentials import TENANT, VAULT, Factory
+from tests.unit.backends.test_azure_credentials import TENANT, VAULT, Factory
 
 pytestmark = pytest.mark.reliability
 

@@ -2,8 +2,8 @@
 
 Every scenario is a real local project (a Delta table written by `deltalake`, a job spec, a
 config) and real `drift on-commit` processes. `DRIFT_CRASH_AT=<point>` makes the CLI SIGKILL
-itself at that boundary (`drift/crashpoints.py`: deterministic, where an outside signal timed
-by the clock would miss a millisecond step). The same command is then rerun, without the
+itself at that boundary (`drift/backends/crashpoints.py`: deterministic, where an outside signal
+timed by the clock would miss a millisecond step). The same command is then rerun, without the
 variable, until it exits normally. The training script appends `start <job>` and
 `end <job>` to a log outside drift's folders, so the figures count real training processes:
 
@@ -33,8 +33,8 @@ import pytest
 import yaml
 from deltalake import write_deltalake
 
-from drift.crashpoints import ENV, POINTS
-from drift.demo import customers
+from drift.backends.crashpoints import ENV, POINTS
+from drift.entrypoints.demo import customers
 from tests.reliability.support import add, record
 
 pytestmark = pytest.mark.reliability

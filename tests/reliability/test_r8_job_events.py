@@ -21,15 +21,15 @@ import pandas as pd
 import pytest
 from deltalake import DeltaTable, write_deltalake
 
-from drift.activities import STATE, bind
-from drift.bootstrap import build_services
-from drift.durable_client import LocalDurableClient
-from drift.durable_driver import LocalDurableRuntime, VirtualClock
+from drift.durable.activities import STATE, bind
+from drift.durable.orchestration import ENTITIES, JOB_EVENT, ORCHESTRATORS, RETRAIN, run_instance_id
 from drift.functions import durable, settings
-from drift.orchestration import ENTITIES, JOB_EVENT, ORCHESTRATORS, RETRAIN, run_instance_id
+from drift.runtime.client import LocalDurableClient
+from drift.runtime.runtime import LocalDurableRuntime, VirtualClock
+from drift.wiring.bootstrap import build_services
 from tests.functions.conftest import KEY, START, App, app_runtime, seed_jobs, write_config
 from tests.functions.test_job_events import aml_event, deliver_job_event, post_databricks
-from tests.integration.test_orchestration import make_services
+from tests.integration.durable.test_orchestration import make_services
 from tests.reliability.support import TimedJobs, record
 
 pytestmark = pytest.mark.reliability

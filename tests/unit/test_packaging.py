@@ -73,11 +73,14 @@ def test_the_demo_and_bench_libraries_are_extras_not_app_requirements() -> None:
     assert {_name(r) for r in extras["bench"]} == {"matplotlib"}
     app = {_name(r) for r in _project()["dependencies"]}
     assert app.isdisjoint({"pandas", "scikit-learn", "matplotlib"})
-    assert "azure-eventgrid" in app  # drift.publish sends drift's own events with it, in Azure
+    assert (
+        "azure-eventgrid" in app
+    )  # drift.backends.publish sends drift's own events with it, in Azure
 
 
 def test_the_app_imports_nothing_from_the_extras() -> None:
-    """Only the demo (drift/demo.py and the jobs it runs) imports pandas or scikit-learn."""
+    """Only the demo (drift/entrypoints/demo.py and the jobs it runs) imports pandas or
+    scikit-learn."""
     offenders = []
     for path in sorted((ROOT / "drift").rglob("*.py")):
         if path.name == "demo.py" or "demo_assets" in path.parts:

@@ -1,0 +1,1 @@
+"""Wiring: the composition root that turns a config into backends, and the watchlist of tables."""
