@@ -3,7 +3,9 @@ and cancel through the real MLClient against recorded response shapes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -290,6 +292,29 @@ def test_a_full_run_makes_these_requests_and_fetches_no_key(service: AzureServic
         ("PUT", "jobs"),
         ("POST", "jobs/cancel"),
     }
+
+    # Each of those operations is an action drift's Azure ML role grants (infra/access.bicep).
+    assert {ACTION_OF[op] for op in arm} <= granted_ml_actions()
+
+
+# The Azure RBAC action behind each ARM operation drift sends (MicrosoftDocs/azure-docs
+# articles/role-based-access-control/permissions/ai-machine-learning.md).
+ACTION_OF = {
+    ("GET", "workspace"): "read",
+    ("GET", "datastores"): "datastores/read",
+    ("PUT", "datastores"): "datastores/write",
+    ("GET", "data/versions"): "data/versions/read",
+    ("PUT", "data/versions"): "data/versions/write",
+    ("GET", "jobs"): "jobs/read",
+    ("PUT", "jobs"): "jobs/write",
+    ("POST", "jobs/cancel"): "jobs/cancel/action",
+}
+
+
+def granted_ml_actions() -> set[str]:
+    """The workspace actions of drift's custom Azure ML role, as infra/access.bicep lists them."""
+    bicep = (Path(__file__).resolve().parents[2] / "infra" / "access.bicep").read_text()
+    return set(re.findall(r"'Microsoft\.MachineLearningServices/workspaces/([^']+)'", bicep))
 
 
 def _operation(path: str) -> str:
