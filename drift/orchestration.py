@@ -420,7 +420,10 @@ def _job_event(
     }
     if kind == pub.FINISHED:
         data.update(
-            status=item["status"], duration_s=item.get("duration_s"), error=item.get("error")
+            status=item["status"],
+            duration_s=item.get("duration_s"),
+            error=item.get("error"),
+            reused=bool(item.get("reused")),  # another run submitted this job: not a new training
         )
     run = report["instance_id"]
     return pub.cloud_event(
