@@ -12,7 +12,13 @@ import pytest
 
 from drift import activities as act
 from drift.bootstrap import Services
-from drift.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_MANAGED, TAG_SOURCE_JOB
+from drift.plan import (
+    TAG_DATA_VERSION,
+    TAG_GROUP,
+    TAG_MANAGED,
+    TAG_SOURCE_JOB,
+    TAG_SUBMITTED_BY,
+)
 from tests.contract.azureml_service import WS_PATH, AzureService, Seen, recorded_response
 from tests.contract.conftest import make_jobs
 from tests.contract.workspace import AUTOML, COMMAND, DATA_VERSION, PIPELINE, seed, services
@@ -165,6 +171,28 @@ def test_a_pipeline_clone_carries_the_users_definition_only(
     assert step["componentId"].endswith("b053f786-a786-403b-abb9-feeadb1645cc")
     assert body["outputs"]["job_out_path_1"]["jobOutputType"] == "uri_folder"
     assert {"tag": "tagvalue", "owner": "sdkteam"}.items() <= body["tags"].items()
+
+
+def test_the_submitter_tag_goes_to_azure_ml_and_tells_a_reused_job(
+    ws: Services, service: AzureService, planned
+) -> None:
+    """drift.submitted_by (the monitor that submitted the clone) is sent with the clone and read
+    back from the service: another run finding the job says it is reused, the same run's
+    retried submit does not, and nothing is submitted twice."""
+    job = planned["churn"]
+    args = {k: job[k] for k in ("source_job", "job_name", "inputs")}
+    first = {**args, "tags": {**job["tags"], TAG_SUBMITTED_BY: "run1-churn"}}
+    assert act.submit_job(ws, first)["existing"] is False
+    assert put_body(service, job["job_name"])["tags"][TAG_SUBMITTED_BY] == "run1-churn"
+    assert act.submit_job(ws, first)["existing"] is False  # a retry of the same monitor
+    second = {**args, "tags": {**job["tags"], TAG_SUBMITTED_BY: "run2-churn"}}
+    assert act.submit_job(ws, second)["existing"] is True
+    assert [r.method for r in service.requests if r.path == f"/jobs/{job['job_name']}"] == [
+        "GET",  # 404: not submitted yet
+        "PUT",
+        "GET",
+        "GET",
+    ]
 
 
 def test_an_automl_clone_rebinds_its_training_data(
