@@ -246,6 +246,8 @@ def _summary_rows(bench: Json) -> list[list[str]]:
                 f"{min(r8['parameters']['refresh_delays_s'])} s",
             ]
         )
+    if "B9" in bench:
+        rows.append(_b9_summary_row(bench["B9"]))
     return rows
 
 

@@ -11,7 +11,10 @@ run of 503s multiplies: 4 x 6 x 6 = 144 HTTP attempts for one activity (measured
 - drift's adapter retries each service call (`DEFAULT_POLICY`: 6 attempts, 120 s at most);
 - the durable retry re-runs an activity whose call outlasted that, at most 6 times.
 
-Measured in `bench/b7_retries.py` and asserted in `tests/contract/test_retries.py`.
+Measured in `bench/b9_retries.py` (B9) and asserted in `tests/contract/test_retries.py`.
+drift's own events (`drift/backends/publish.py`) are the exception: no adapter wraps their
+`EventGridPublisherClient`, so azure-core's retry stays the inner layer there, under the
+publish activity's durable retry, and a publish that still fails never fails the run.
 """
 
 from __future__ import annotations

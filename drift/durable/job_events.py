@@ -10,7 +10,8 @@ Two sources say that a training job changed state:
   fails: `{"event_type": "jobs.on_success", "workspace_id", "run": {"run_id"}, "job":
   {"job_id", "name"}}` (a task-level notification adds `"task": {"task_key"}` and
   `run.parent_run_id`; docs.databricks.com/aws/en/jobs/notifications). It names the job and
-  the run, not drift's job name, so it wakes every monitor of the groups that job stands for.
+  the run, not drift's job name: it wakes the monitor of that run (the monitor keeps the run
+  id `run_now` returned), and any monitor of the job's groups whose run id is not known yet.
 
 Monitors register with their group's `drift_job_watch` entity, so a job's name (its group is
 its prefix) or a Databricks job id (its groups are in the configs) finds them. A notification
@@ -71,6 +72,7 @@ class JobNotice:
     job: str | None
     status: str | None
     id: str
+    run_id: str | None = None  # Databricks: the run that ended (None: any run)
 
     def data(self) -> Json:
         """What the monitor receives (it logs it; the status activity decides)."""
@@ -118,7 +120,7 @@ def from_databricks(
         return None, f"Databricks job {job_id} is not a model group drift watches"
     status = "Completed" if kind == "jobs.on_success" else "Failed"
     notice_id = f"databricks-{job_id}-{run_id}-{kind}"
-    return JobNotice("databricks", groups, None, status, notice_id), ""
+    return JobNotice("databricks", groups, None, status, notice_id, run_id), ""
 
 
 def _identifier(body: Mapping[str, Any], parent: str, key: str) -> str:
@@ -142,11 +144,14 @@ async def wake(client: DurableClient, notice: JobNotice) -> list[str]:
     for group in notice.groups:
         entity = df.EntityId(WATCH_ENTITY, watch_key(group))
         response = await client.read_entity_state(entity)
-        watchers: Mapping[str, str] = (
+        watchers: Mapping[str, str | Mapping[str, str]] = (
             (response.entity_state or {}) if response.entity_exists else {}
         )
-        for instance, job in sorted(watchers.items()):
+        for instance, watched in sorted(watchers.items()):
+            job, run_id = _watched(watched)
             if notice.job is not None and job.lower() != notice.job.lower():
+                continue
+            if notice.run_id is not None and run_id is not None and run_id != notice.run_id:
                 continue
             try:
                 await client.raise_event(instance, JOB_EVENT, notice.data())
@@ -158,6 +163,13 @@ async def wake(client: DurableClient, notice: JobNotice) -> list[str]:
                 continue
             woken.append(instance)
     return woken
+
+
+def _watched(value: str | Mapping[str, str]) -> tuple[str, str | None]:
+    """A watch entry: the job name, or {"job", "run_id"} once a run id is known."""
+    if isinstance(value, Mapping):
+        return str(value.get("job") or ""), value.get("run_id") or None
+    return value, None
 
 
 def databricks_groups(configs: Iterable[Any]) -> dict[str, list[str]]:

@@ -143,6 +143,13 @@ def _monitor(context: df.DurableOrchestrationContext, args: Json) -> Orchestrati
             reused = bool((submitted or {}).get("existing"))
             if isinstance(submitted, dict) and submitted.get("run_id"):
                 ref["run_id"] = submitted["run_id"]  # poll and cancel that run
+                # ... and be woken by that run's notification only (a Databricks webhook names
+                # the job and the run, not drift's job name).
+                context.signal_entity(
+                    df.EntityId(WATCH_ENTITY, watch_key(job["group"])),
+                    "watch",
+                    {"instance": context.instance_id, "job": name, "run_id": ref["run_id"]},
+                )
     except Exception as exc:
         yield from _cancel_quietly(context, ref)  # the submit may have gone through
         return _row(job, None, "Error", f"submit failed: {_first_line(exc)}")
@@ -417,7 +424,10 @@ def _job_event(
     }
     if kind == pub.FINISHED:
         data.update(
-            status=item["status"], duration_s=item.get("duration_s"), error=item.get("error")
+            status=item["status"],
+            duration_s=item.get("duration_s"),
+            error=item.get("error"),
+            reused=bool(item.get("reused")),  # another run submitted this job: not a new training
         )
     run = report["instance_id"]
     return pub.cloud_event(
@@ -583,12 +593,14 @@ def table_entity(context: df.DurableEntityContext) -> None:
 
 
 def watch_entity(context: df.DurableEntityContext) -> None:
-    """Per model group: which monitor instances watch which jobs ({instance id: job name})."""
-    state: dict[str, str] = context.get_state(dict)
+    """Per model group: which monitor instances watch which jobs ({instance id: job name}, or
+    {instance id: {"job", "run_id"}} once the backend returned a run id for it)."""
+    state: dict[str, str | dict[str, str]] = context.get_state(dict)
     operation = context.operation_name
     data = context.get_input()
     if operation == "watch":
-        state[data["instance"]] = data["job"]
+        run_id = data.get("run_id")
+        state[data["instance"]] = {"job": data["job"], "run_id": run_id} if run_id else data["job"]
     elif operation == "unwatch":
         state.pop(data, None)
     elif operation != "get":

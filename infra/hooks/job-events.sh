@@ -22,22 +22,7 @@ function_name=drift_on_job_event
 topic="${DRIFT_ML_SYSTEM_TOPIC_NAME:-drift-ml-job-events}"
 schema="${DRIFT_EVENT_DELIVERY_SCHEMA:-EventGridSchema}"
 
-attempt=0
-until az functionapp function show --only-show-errors \
-  --subscription "$AZURE_SUBSCRIPTION_ID" \
-  --resource-group "$AZURE_RESOURCE_GROUP" \
-  --name "$AZURE_FUNCTION_APP_NAME" \
-  --function-name "$function_name" \
-  --query id --output tsv >/dev/null 2>&1; do
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge 30 ]; then
-    echo "$HOOK: function $function_name not found in $AZURE_FUNCTION_APP_NAME after 5 minutes;" \
-      "check the deployment logs, then 'azd hooks run postdeploy'" >&2
-    exit 1
-  fi
-  echo "$HOOK: waiting for $AZURE_FUNCTION_APP_NAME to index $function_name ($attempt/30)"
-  sleep 10
-done
+wait_for_function "$function_name"
 
 echo "$HOOK: Azure ML job status events of $DRIFT_ML_WORKSPACE -> $function_name ($schema)"
 az deployment group create --only-show-errors \

@@ -25,23 +25,7 @@ need_az
 function_name=drift_on_storage_event
 schema="${DRIFT_EVENT_DELIVERY_SCHEMA:-EventGridSchema}"
 
-# The host indexes the functions after the package is deployed; wait until ARM lists this one.
-attempt=0
-until az functionapp function show --only-show-errors \
-  --subscription "$AZURE_SUBSCRIPTION_ID" \
-  --resource-group "$AZURE_RESOURCE_GROUP" \
-  --name "$AZURE_FUNCTION_APP_NAME" \
-  --function-name "$function_name" \
-  --query id --output tsv >/dev/null 2>&1; do
-  attempt=$((attempt + 1))
-  if [ "$attempt" -ge 30 ]; then
-    echo "$HOOK: function $function_name not found in $AZURE_FUNCTION_APP_NAME after 5 minutes;" \
-      "check the deployment logs, then 'azd hooks run $HOOK'" >&2
-    exit 1
-  fi
-  echo "$HOOK: waiting for $AZURE_FUNCTION_APP_NAME to index $function_name ($attempt/30)"
-  sleep 10
-done
+wait_for_function "$function_name"
 
 for container in $(echo "$DRIFT_DATA_LAKE_CONTAINERS" | tr ',' ' '); do
   echo "$HOOK: Event Grid subscription for container '$container' -> $function_name ($schema)"

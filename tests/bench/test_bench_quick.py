@@ -52,6 +52,22 @@ def test_every_benchmark_reports_parameters_figures_baseline_and_ratio(
             assert f"img/{png}.png" in page
 
 
+def test_the_committed_figures_say_which_run_measured_each() -> None:
+    """bench/results.json as committed (no benchmark runs): its machine section describes one
+    full run, every benchmark not in it says when it was measured on its own, and the summary
+    of docs/benchmarks.md has a row for each benchmark."""
+    from bench import report
+
+    root = Path(__file__).resolve().parents[2]
+    data = json.loads((root / "bench" / "results.json").read_text())
+    meta = data["meta"]
+    assert meta["quick"] is False
+    for bid, result in data["benchmarks"].items():
+        assert bid in meta["only"] or result.get("measured_on"), bid
+    rows = report._summary_rows(data["benchmarks"])
+    assert [row[0] for row in rows] == list(data["benchmarks"])
+
+
 def test_b1_measures_every_commit_through_to_submission(results: dict[str, Any]) -> None:
     b1 = results["B1"]
     assert len(b1["samples_s"]) == b1["parameters"]["commits"] == 10

@@ -3,12 +3,20 @@ and cancel through the real MLClient against recorded response shapes."""
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from drift.domain.plan import TAG_DATA_VERSION, TAG_GROUP, TAG_MANAGED, TAG_SOURCE_JOB
+from drift.domain.plan import (
+    TAG_DATA_VERSION,
+    TAG_GROUP,
+    TAG_MANAGED,
+    TAG_SOURCE_JOB,
+    TAG_SUBMITTED_BY,
+)
 from drift.durable import activities as act
 from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import WS_PATH, AzureService, Seen, recorded_response
@@ -165,6 +173,28 @@ def test_a_pipeline_clone_carries_the_users_definition_only(
     assert {"tag": "tagvalue", "owner": "sdkteam"}.items() <= body["tags"].items()
 
 
+def test_the_submitter_tag_goes_to_azure_ml_and_tells_a_reused_job(
+    ws: Services, service: AzureService, planned
+) -> None:
+    """drift.submitted_by (the monitor that submitted the clone) is sent with the clone and read
+    back from the service: another run finding the job says it is reused, the same run's
+    retried submit does not, and nothing is submitted twice."""
+    job = planned["churn"]
+    args = {k: job[k] for k in ("source_job", "job_name", "inputs")}
+    first = {**args, "tags": {**job["tags"], TAG_SUBMITTED_BY: "run1-churn"}}
+    assert act.submit_job(ws, first)["existing"] is False
+    assert put_body(service, job["job_name"])["tags"][TAG_SUBMITTED_BY] == "run1-churn"
+    assert act.submit_job(ws, first)["existing"] is False  # a retry of the same monitor
+    second = {**args, "tags": {**job["tags"], TAG_SUBMITTED_BY: "run2-churn"}}
+    assert act.submit_job(ws, second)["existing"] is True
+    assert [r.method for r in service.requests if r.path == f"/jobs/{job['job_name']}"] == [
+        "GET",  # 404: not submitted yet
+        "PUT",
+        "GET",
+        "GET",
+    ]
+
+
 def test_an_automl_clone_rebinds_its_training_data(
     ws: Services, service: AzureService, planned
 ) -> None:
@@ -290,6 +320,29 @@ def test_a_full_run_makes_these_requests_and_fetches_no_key(service: AzureServic
         ("PUT", "jobs"),
         ("POST", "jobs/cancel"),
     }
+
+    # Each of those operations is an action drift's Azure ML role grants (infra/access.bicep).
+    assert {ACTION_OF[op] for op in arm} <= granted_ml_actions()
+
+
+# The Azure RBAC action behind each ARM operation drift sends (MicrosoftDocs/azure-docs
+# articles/role-based-access-control/permissions/ai-machine-learning.md).
+ACTION_OF = {
+    ("GET", "workspace"): "read",
+    ("GET", "datastores"): "datastores/read",
+    ("PUT", "datastores"): "datastores/write",
+    ("GET", "data/versions"): "data/versions/read",
+    ("PUT", "data/versions"): "data/versions/write",
+    ("GET", "jobs"): "jobs/read",
+    ("PUT", "jobs"): "jobs/write",
+    ("POST", "jobs/cancel"): "jobs/cancel/action",
+}
+
+
+def granted_ml_actions() -> set[str]:
+    """The workspace actions of drift's custom Azure ML role, as infra/access.bicep lists them."""
+    bicep = (Path(__file__).resolve().parents[2] / "infra" / "access.bicep").read_text()
+    return set(re.findall(r"'Microsoft\.MachineLearningServices/workspaces/([^']+)'", bicep))
 
 
 def _operation(path: str) -> str:

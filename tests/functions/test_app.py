@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pytest
+
 from drift.durable import activities
 from drift.durable.orchestration import ENTITIES, ORCHESTRATORS
 from tests.functions.conftest import functions_by_name
@@ -76,6 +78,20 @@ def test_sample_settings_hold_no_secret() -> None:
     assert values["FUNCTIONS_WORKER_RUNTIME"] == "python"
     for key, value in values.items():
         assert "AccountKey=" not in value and "Password" not in key, key
+
+
+def test_a_copied_sample_takes_the_default_paths(monkeypatch: pytest.MonkeyPatch) -> None:
+    """`cp local.settings.sample.json local.settings.json` and DRIFT_CONFIG is all a newcomer
+    sets (README): the optional settings are empty, not placeholders drift would take for a
+    client id, a vault or a topic."""
+    from drift.backends.publish import ENDPOINT_SETTING
+    from drift.wiring.bootstrap import AuthOptions
+
+    values = json.loads((ROOT / "local.settings.sample.json").read_text())["Values"]
+    for key in ("AZURE_CLIENT_ID", "DRIFT_KEY_VAULT_NAME", "DRIFT_TENANT_ID", ENDPOINT_SETTING):
+        monkeypatch.setenv(key, values[key])
+    assert AuthOptions.from_env() == AuthOptions()
+    assert values[ENDPOINT_SETTING] == ""
 
 
 def test_job_status_triggers() -> None:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import timedelta
 from typing import Any
 
@@ -197,3 +198,54 @@ def test_databricks_webhook_bad_bodies_are_400_naming_the_field(
         response = post_databricks(app, raw)
         assert response.status_code == 400, raw
         assert field in json.loads(response.get_body())["error"], raw
+
+
+class RunIdJobs(TimedJobs):
+    """TimedJobs that answer a submit with a run id, as `DatabricksJobs.submit_clone` does."""
+
+    def submit_clone(self, source: str, name: str, inputs: Any, tags: dict[str, str]) -> Any:
+        job = super().submit_clone(source, name, inputs, tags)
+        return replace(job, run_id=f"77{len(self.submitted)}")
+
+    def get_state(self, name: str, *, run_id: str | None = None) -> Any:
+        assert run_id == self.run_ids[name]  # the monitor polls the run it was given
+        return super().get_state(name)
+
+    def cancel(self, name: str, *, run_id: str | None = None) -> None:
+        super().cancel(name)
+
+    @property
+    def run_ids(self) -> dict[str, str]:
+        return {j.name: f"77{i + 1}" for i, j in enumerate(self.submitted)}
+
+
+def test_databricks_webhook_wakes_only_the_monitor_of_that_run(
+    make_app: Callable[..., App],
+) -> None:
+    """The monitor keeps the run id its submit returned, and the watch entity with it: a
+    notification for another run of the same Databricks job wakes nobody."""
+    app = make_app(
+        refreshDelay="600",
+        refreshTimeout="7200",
+        databricksJobs=[{"group": "churn", "jobId": 123}],
+    )
+    jobs = RunIdJobs(seed_jobs(), clock=app.clock, runs_for={"churn": RUN_S, "upsell": RUN_S})
+    settings.watchlist().services(KEY).jobs = jobs
+    app.jobs = jobs
+    run = start_run(app)
+    advance(app, RUN_S)
+    churn = job_of(app, "churn")
+    mine = jobs.run_ids[churn]
+    body = {
+        "event_type": "jobs.on_success",
+        "run": {"run_id": "998877"},  # another run of job 123 (not drift's, or an older one)
+        "job": {"job_id": "123"},
+    }
+    response = post_databricks(app, body)
+    assert json.loads(response.get_body()) == {"woken": [], "reason": "no monitor is watching"}
+    assert jobs.polls[churn] == 2
+
+    response = post_databricks(app, {**body, "run": {"run_id": mine}})
+    assert json.loads(response.get_body())["woken"] == [f"{run}-churn"]
+    assert app.runtime.get_status(f"{run}-churn").runtime_status.value == "Completed"
+    assert jobs.polls[churn] == 3

@@ -219,6 +219,26 @@ def test_a_run_publishes_registered_started_and_finished(tmp_path: Path) -> None
     assert [e["id"] for e in sink.read()] == [e["id"] for e in events]
 
 
+def test_a_second_run_on_the_same_version_says_its_jobs_are_reused(tmp_path: Path) -> None:
+    """Two runs on one version (a redelivered event, a weekly run) find one job per group; the
+    second run's finished events say so, as its report does, so a consumer counts each training
+    once."""
+    jobs = FakeJobs(seed_jobs())
+    run(tmp_path, jobs, "run1")
+    report = run(tmp_path, jobs, "run2")
+    assert len(jobs.submitted) == 2
+    events = pub.JsonLinesEvents(tmp_path / "state" / pub.LOCAL_FILE).read()
+    finished = [e for e in events if e["type"] == pub.FINISHED]
+    by_run = {(e["data"]["run"], e["data"]["group"]): e["data"]["reused"] for e in finished}
+    assert by_run == {
+        ("run1", "Upsell"): False,
+        ("run1", "churn"): False,
+        ("run2", "Upsell"): True,
+        ("run2", "churn"): True,
+    }
+    assert all(r["reused"] for r in report["retrained"])
+
+
 def test_a_failing_sink_never_fails_the_run(tmp_path: Path) -> None:
     class Broken:
         def publish(self, events: Any) -> None:
