@@ -40,10 +40,11 @@ from azure.core.exceptions import (
     ResourceNotFoundError,
 )
 from azure.core.paging import ItemPaged
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.polling import LROPoller, NoPolling
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
 from azure.identity import ClientSecretCredential
+
+from tests.transport import InMemoryTransport
 
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
 RESOURCE_GROUP = "rg-drift"
@@ -581,24 +582,12 @@ class WireRequest:
     body: dict[str, Any] | None
 
 
-class RecordingTransport(HttpTransport):
+class RecordingTransport(InMemoryTransport):
     """Records each request azure-ai-ml sends; `respond(request)` gives (status, JSON body)."""
 
     def __init__(self, respond: Callable[[WireRequest], tuple[int, dict[str, Any]]]) -> None:
         self.respond = respond
         self.requests: list[WireRequest] = []
-
-    def __enter__(self) -> RecordingTransport:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        pass
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     def send(self, request: Any, **kwargs: Any) -> Any:
         url = urlsplit(request.url)

@@ -36,8 +36,10 @@ from urllib.parse import parse_qsl, unquote, urlencode, urlsplit
 
 import requests
 from azure.core.credentials import AccessToken, AccessTokenInfo
-from azure.core.pipeline.transport import HttpTransport, RequestsTransport
+from azure.core.pipeline.transport import RequestsTransport
 from azure.core.rest._requests_basic import RestRequestsTransportResponse
+
+from tests.transport import InMemoryTransport
 
 RECORDINGS = Path(__file__).resolve().parents[1] / "data" / "azureml_recordings"
 SUBSCRIPTION = "00000000-1111-2222-3333-444444444444"
@@ -485,23 +487,11 @@ class AzureService:
             RequestsTransport.send = original  # type: ignore[method-assign]
 
 
-class ServiceTransport(HttpTransport):
+class ServiceTransport(InMemoryTransport):
     """The transport drift passes to its clients in the tests: the service answers."""
 
     def __init__(self, service: AzureService) -> None:
         self.service = service
-
-    def __enter__(self) -> ServiceTransport:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        pass
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     def send(self, request: Any, **kwargs: Any) -> Any:
         return _respond(self.service, request, "injected")

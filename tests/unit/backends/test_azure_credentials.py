@@ -14,7 +14,6 @@ from typing import Any
 import pytest
 from azure.core.credentials import AccessToken
 from azure.core.exceptions import HttpResponseError, ResourceNotFoundError
-from azure.core.pipeline.transport import HttpTransport
 from azure.core.rest._http_response_impl import HttpResponseImpl
 from azure.identity import ClientSecretCredential, DefaultAzureCredential
 from azure.keyvault.secrets import KeyVaultSecret, SecretClient, SecretProperties
@@ -22,6 +21,7 @@ from azure.keyvault.secrets import KeyVaultSecret, SecretClient, SecretPropertie
 from drift.backends.azure_credentials import CredentialError, credential_for
 from drift.backends.azure_errors import AzureServiceError
 from drift.domain.types import PermanentError
+from tests.transport import InMemoryTransport
 
 TENANT = "72f988bf-86f1-41af-91ab-2d7cd011db47"
 VAULT = "kv-drift"
@@ -294,24 +294,12 @@ class _Response(HttpResponseImpl):
         self._is_closed = True
 
 
-class KeyVaultTransport(HttpTransport):
+class KeyVaultTransport(InMemoryTransport):
     """Key Vault on the wire: a 401 challenge, then each secret as JSON, as the service sends."""
 
     def __init__(self, values: dict[str, str]) -> None:
         self.values = values
         self.requests: list[Any] = []
-
-    def __enter__(self) -> KeyVaultTransport:
-        return self
-
-    def __exit__(self, *args: Any) -> None:
-        pass
-
-    def open(self) -> None:
-        pass
-
-    def close(self) -> None:
-        pass
 
     def send(self, request: Any, **kwargs: Any) -> _Response:
         self.requests.append(request)
