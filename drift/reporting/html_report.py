@@ -9,6 +9,7 @@ from __future__ import annotations
 import html
 import math
 from collections.abc import Iterable
+from datetime import UTC, datetime
 from typing import Any
 
 MAX_BARS = 10
@@ -65,7 +66,7 @@ def _table_section(table: str, runs: list[dict[str, Any]]) -> str:
         )
         rows.append(
             "<tr>"
-            f"<td>{_e(run.get('finished_at'))}</td>"
+            f"<td>{_e(_when(run.get('finished_at')))}</td>"
             f"<td>{_e(run.get('delta_version'))}</td>"
             f"<td>{_e(run.get('data_asset_version'))}</td>"
             f"<td>{refs or '<span class=muted>none</span>'}</td>"
@@ -93,7 +94,7 @@ def _run_block(run: dict[str, Any]) -> str:
     )
     head = (
         f"<h3>Delta version {_e(run.get('delta_version'))} {target} <span class=muted>finished "
-        f"{_e(run.get('finished_at'))}</span></h3>"
+        f"{_e(_when(run.get('finished_at')))}</span></h3>"
     )
     retrained = run.get("retrained") or []
     if run.get("error"):  # failed or terminated in Azure: the run left no report of its own
@@ -207,6 +208,18 @@ def drift_chart(drift: Iterable[dict[str, Any]], threshold: float | None = None)
         )
     out.append("</svg>")
     return "".join(out)
+
+
+def _when(value: Any) -> Any:
+    """A run's time as a person reads it (`2026-12-03 16:18:23 UTC`), not the ISO string with
+    microseconds the history keeps; anything that is not an ISO time is shown as it is."""
+    try:
+        moment = datetime.fromisoformat(str(value))
+    except ValueError:
+        return value
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%d %H:%M:%S UTC")
 
 
 def _e(value: Any) -> str:

@@ -364,3 +364,21 @@ def test_chart_labels_show_scores_as_the_reason_does() -> None:
     run["retrained"][1]["decision"]["drift"] = [drift_row("monthly_spend", 0.004888)]
     page = render([run])
     assert ">0.0049</text>" in page  # as in "largest 0.0049 in monthly_spend", not 0.00489
+
+
+def test_run_times_read_as_a_person_reads_them() -> None:
+    """Seconds and UTC, not the history's ISO string with microseconds and an offset."""
+    page = render(
+        [
+            {
+                "table": "t",
+                "delta_version": 1,
+                "data_asset_version": "20260101080000-v1",
+                "finished_at": "2026-12-03T16:18:23.822126+00:00",
+                "registered": {},
+                "retrained": [],
+            }
+        ]
+    )
+    assert "2026-12-03 16:18:23 UTC" in page
+    assert "16:18:23.822126" not in page
