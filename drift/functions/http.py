@@ -7,22 +7,15 @@ the management API (terminate, purge, raise events) for every instance."""
 from __future__ import annotations
 
 import asyncio
-import json
 from datetime import UTC, datetime
 
 import azure.durable_functions as df
 import azure.functions as func
 
 from drift.functions import settings
-from drift.functions.runs import check_status_response
+from drift.functions.runs import check_status_response, json_response
 
 bp = df.Blueprint()
-
-
-def _json(status: int, body: object) -> func.HttpResponse:
-    return func.HttpResponse(
-        json.dumps(body, default=str), status_code=status, mimetype="application/json"
-    )
 
 
 @bp.function_name("drift_http_retrain")
@@ -39,10 +32,10 @@ async def http_retrain(
         request = manual.parse_request(req.get_body())
         if request.dry_run:  # synchronous service calls: off the worker's event loop
             report = await asyncio.to_thread(manual.preview, settings.watchlist(), request)
-            return _json(200, report)
+            return json_response(200, report)
         instance = await manual.start_run(client, settings.watchlist(), request)
     except manual.BadRequest as exc:
-        return _json(400, {"error": str(exc)})
+        return json_response(400, {"error": str(exc)})
     return check_status_response(req, instance)
 
 
@@ -61,7 +54,7 @@ async def http_violation(
             client, settings.watchlist(), request, datetime.now(UTC)
         )
     except manual.BadRequest as exc:
-        return _json(400, {"error": str(exc)})
+        return json_response(400, {"error": str(exc)})
     if instance is None:
-        return _json(200, {"started": False, "reason": "is_metric_violated is false"})
+        return json_response(200, {"started": False, "reason": "is_metric_violated is false"})
     return check_status_response(req, instance)

@@ -12,6 +12,7 @@ import azure.functions as func
 from drift.durable import job_events
 from drift.functions import settings
 from drift.functions.events import event_payload
+from drift.functions.runs import json_response
 
 bp = df.Blueprint()
 log = logging.getLogger("drift.functions.jobs")
@@ -50,14 +51,10 @@ async def http_databricks_run(
         groups = job_events.databricks_groups(settings.watchlist().configs.values())
         notice, reason = job_events.from_databricks(body, groups)
     except job_events.BadNotification as exc:
-        return _json(400, {"error": str(exc)})
+        return json_response(400, {"error": str(exc)})
     if notice is None:
         log.info("Databricks notification ignored: %s", reason)
-        return _json(200, {"woken": [], "reason": reason})
+        return json_response(200, {"woken": [], "reason": reason})
     woken = await job_events.wake(client, notice)
     log.info("Databricks notification %s woke %s", notice.id, ", ".join(woken) or "nothing")
-    return _json(200, {"woken": woken, "reason": "" if woken else "no monitor is watching"})
-
-
-def _json(status: int, body: object) -> func.HttpResponse:
-    return func.HttpResponse(json.dumps(body), status_code=status, mimetype="application/json")
+    return json_response(200, {"woken": woken, "reason": "" if woken else "no monitor is watching"})

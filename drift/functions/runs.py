@@ -27,7 +27,10 @@ INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 RETRY_AFTER_S = 10
 
 
-def _json(status: int, body: object, headers: dict[str, str] | None = None) -> func.HttpResponse:
+def json_response(
+    status: int, body: object, headers: dict[str, str] | None = None
+) -> func.HttpResponse:
+    """A JSON answer; every HTTP trigger of the app answers through this one."""
     return func.HttpResponse(
         json.dumps(body, default=str),
         status_code=status,
@@ -55,7 +58,7 @@ def status_url(req: func.HttpRequest, instance_id: str, segments: int = 1) -> st
 def check_status_response(req: func.HttpRequest, instance_id: str) -> func.HttpResponse:
     """202 with drift's own status URL, in place of the Durable check-status response."""
     url = status_url(req, instance_id)
-    return _json(
+    return json_response(
         202,
         {"id": instance_id, "statusQueryGetUri": url},
         {"Location": url, "Retry-After": str(RETRY_AFTER_S)},
@@ -90,7 +93,7 @@ async def http_runs(
     try:
         page = await _page(req, client)
     except run_query.BadQuery as exc:
-        return _json(400, {"error": str(exc)})
+        return json_response(400, {"error": str(exc)})
     query = {k: v for k, v in req.params.items() if k in ("limit", "status")}
     body = {
         "runs": page.runs,
@@ -101,7 +104,7 @@ async def http_runs(
             else None
         ),
     }
-    return _json(200, body)
+    return json_response(200, body)
 
 
 @bp.function_name("drift_http_run_status")
@@ -113,15 +116,15 @@ async def http_run_status(
     """One run: 202 while it runs (poll again), 200 with its report once it ended."""
     instance_id = req.route_params.get("instance_id") or ""
     if not INSTANCE_ID_RE.match(instance_id):
-        return _json(404, {"error": "instance_id: no such run"})
+        return json_response(404, {"error": "instance_id: no such run"})
     status = await client.get_status(instance_id)
     if not status or status.name != RETRAIN:  # monitors and intakes are not runs
-        return _json(404, {"error": f"instance_id: no run {instance_id}"})
+        return json_response(404, {"error": f"instance_id: no run {instance_id}"})
     body = run_query.run_status(status, _tables())
     if body["report"] is None:
         url = status_url(req, instance_id, segments=2)
-        return _json(202, body, {"Location": url, "Retry-After": str(RETRY_AFTER_S)})
-    return _json(200, body)
+        return json_response(202, body, {"Location": url, "Retry-After": str(RETRY_AFTER_S)})
+    return json_response(200, body)
 
 
 @bp.function_name("drift_http_report")
@@ -136,7 +139,7 @@ async def http_report(
     try:
         page = await _page(req, client)
     except run_query.BadQuery as exc:
-        return _json(400, {"error": str(exc)})
+        return json_response(400, {"error": str(exc)})
     return func.HttpResponse(
         render(page.runs),
         status_code=200,
