@@ -619,6 +619,10 @@ def entity_key(table_key: str) -> str:
     return safe_id(table_key)
 
 
+# What an instance id drift makes looks like (safe_id's characters, at most 100 of them).
+INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
+
+
 def safe_id(text: str, limit: int = 90) -> str:
     """A readable id in the characters instance ids and entity keys allow, made unique by a
     hash of the raw text: sanitising alone maps `sales/2024` and `sales-2024` to one id."""
@@ -640,7 +644,7 @@ def monitor_instance_id(run_id: str, group: str) -> str:
     """`<run>-<group>` while it fits: the Durable Task Scheduler rejects instance ids longer than
     100 characters, and a run id alone may take 100, so a longer one is hashed down."""
     raw = f"{run_id}-{group}"
-    if len(raw) <= 100 and re.fullmatch(r"[A-Za-z0-9_.-]+", raw):
+    if INSTANCE_ID_RE.fullmatch(raw):
         return raw
     return safe_id(raw, limit=100)
 

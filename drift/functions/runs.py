@@ -10,7 +10,6 @@ every instance.
 from __future__ import annotations
 
 import json
-import re
 from datetime import UTC, datetime
 from urllib.parse import urlencode, urlsplit, urlunsplit
 
@@ -18,12 +17,10 @@ import azure.durable_functions as df
 import azure.functions as func
 
 from drift.durable import run_query
-from drift.durable.orchestration import RETRAIN
+from drift.durable.orchestration import INSTANCE_ID_RE, RETRAIN
 from drift.functions import settings
 
 bp = df.Blueprint()
-# Instance ids drift creates (orchestration.safe_id): anything else is not a drift run.
-INSTANCE_ID_RE = re.compile(r"^[A-Za-z0-9_.-]{1,100}$")
 RETRY_AFTER_S = 10
 
 
@@ -115,7 +112,7 @@ async def http_run_status(
 ) -> func.HttpResponse:
     """One run: 202 while it runs (poll again), 200 with its report once it ended."""
     instance_id = req.route_params.get("instance_id") or ""
-    if not INSTANCE_ID_RE.match(instance_id):
+    if not INSTANCE_ID_RE.match(instance_id):  # anything else is not a drift run
         return json_response(404, {"error": "instance_id: no such run"})
     status = await client.get_status(instance_id)
     if not status or status.name != RETRAIN:  # monitors and intakes are not runs
