@@ -105,13 +105,15 @@ def monitor_job(context: df.DurableOrchestrationContext) -> Orchestration:
         context.signal_entity(
             watch, "watch", {"instance": context.instance_id, "job": job["job_name"]}
         )
-    row = yield from _monitor(context, args)
+    row = yield from _monitor(context, args, watch)
     if row is not None:  # None: continued as new, still watching
         context.signal_entity(watch, "unwatch", context.instance_id)
     return row
 
 
-def _monitor(context: df.DurableOrchestrationContext, args: Json) -> Orchestration:
+def _monitor(
+    context: df.DurableOrchestrationContext, args: Json, watch: df.EntityId
+) -> Orchestration:
     """Poll the job's status after each wake-up until it ends or the deadline passes.
 
     A wake-up is the durable timer (`refreshDelay`) or a job status event, whichever comes
@@ -146,7 +148,7 @@ def _monitor(context: df.DurableOrchestrationContext, args: Json) -> Orchestrati
                 # ... and be woken by that run's notification only (a Databricks webhook names
                 # the job and the run, not drift's job name).
                 context.signal_entity(
-                    df.EntityId(WATCH_ENTITY, watch_key(job["group"])),
+                    watch,
                     "watch",
                     {"instance": context.instance_id, "job": name, "run_id": ref["run_id"]},
                 )
