@@ -138,7 +138,7 @@ class LocalDurableClient(DurableOrchestrationClient):
         self.calls.append(("get_status_by", (created_time_from, created_time_to, runtime_status)))
         wanted = {s.value for s in runtime_status or []}
         matched = []
-        for instance_id in sorted(self.runtime.instances):
+        for instance_id in sorted(self.runtime.instance_ids()):
             status = self.runtime.get_status(instance_id)
             if status is None or status.name not in self.runtime.orchestrators:
                 continue  # entities are not orchestration instances

@@ -105,6 +105,10 @@ class LocalDurableRuntime(Snapshots, Replay):
     def instances(self) -> dict[str, InstanceResult]:
         return {iid: self._result(inst) for iid, inst in self._instances.items()}
 
+    def instance_ids(self) -> list[str]:
+        """Every instance's id, without the copy of each history ``instances`` makes."""
+        return list(self._instances)
+
     def raise_event(self, instance_id: str, name: str, data: Any) -> bool:
         """Deliver an event as the extension does; False when it was dropped.
 
