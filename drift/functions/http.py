@@ -24,9 +24,8 @@ bp = df.Blueprint()
 async def http_retrain(
     req: func.HttpRequest, client: df.DurableOrchestrationClient
 ) -> func.HttpResponse:
-    from drift.entrypoints import (
-        manual,
-    )  # pydantic models: loaded when a function runs, not at indexing
+    # pydantic models: loaded when a function runs, not at indexing
+    from drift.entrypoints import manual
 
     try:
         request = manual.parse_request(req.get_body())

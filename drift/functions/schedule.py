@@ -17,8 +17,7 @@ DEFAULT_SCHEDULE = "0 0 8 * * 1"
 @bp.timer_trigger(schedule="%DRIFT_SCHEDULE%", arg_name="timer", run_on_startup=False)
 @bp.durable_client_input(client_name="client")
 async def weekly(timer: func.TimerRequest, client: df.DurableOrchestrationClient) -> None:
-    from drift.entrypoints import (
-        manual,
-    )  # pydantic models: loaded when a function runs, not at indexing
+    # pydantic models: loaded when a function runs, not at indexing
+    from drift.entrypoints import manual
 
     await manual.start_scheduled(client, settings.watchlist(), datetime.now(UTC))
