@@ -25,20 +25,18 @@ POLICY = {
 }
 
 
-def call(app: App, name: str, url: str, method: str = "GET", **kw: Any) -> func.HttpResponse:
+def call(
+    app: App, name: str, url: str, method: str = "GET", body: bytes = b"", **kw: Any
+) -> func.HttpResponse:
     query = dict(p.split("=", 1) for p in url.partition("?")[2].split("&") if p)
-    request = func.HttpRequest(method, url, body=b"", params=query, **kw)
+    request = func.HttpRequest(method, url, body=body, params=query, **kw)
     fn = user_function(name).client_function
     return asyncio.run(fn(req=request, client=app.client))
 
 
 def retrain(app: App, body: dict[str, Any] | None = None) -> str:
-    request = func.HttpRequest(
-        "POST", f"{BASE}/retrain", body=json.dumps(body or {}).encode(), params={}
-    )
-    response = asyncio.run(
-        user_function("drift_http_retrain").client_function(req=request, client=app.client)
-    )
+    raw = json.dumps(body or {}).encode()
+    response = call(app, "drift_http_retrain", f"{BASE}/retrain", "POST", raw)
     assert response.status_code == 202, response.get_body()
     return json.loads(response.get_body())["id"]
 
