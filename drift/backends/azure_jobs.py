@@ -475,7 +475,6 @@ def creatable_fields(model: type) -> list[str]:
 
 
 def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:
-    value = None
     if key in _AUTOML_DATA and str(getattr(job, "type", "")).lower() == "automl":
         current = getattr(job, key, None)
         if current is None and key != "training_data":
@@ -497,8 +496,7 @@ def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:
         )
     old = getattr(current, "_data", current)
     mode = binding.mode or getattr(old, "mode", None)
-    value = Input(type=binding.type, path=binding.path, mode=mode)
-    _rebind(job, key, value)
+    _rebind(job, key, Input(type=binding.type, path=binding.path, mode=mode))
 
 
 def _rebind(job: Any, key: str, value: Input) -> None:
