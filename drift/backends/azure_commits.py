@@ -239,8 +239,8 @@ class AzureCommits:
         sleep: Callable[[float], None],
         list_window: int,
         page_size: int | None,
-        copy_wait_s: float = COPY_WAIT_S,
-        copy_poll_s: float = COPY_POLL_S,
+        copy_wait_s: float,
+        copy_poll_s: float,
     ) -> None:
         digits = len(str(list_window)) - 1
         if list_window < 10 or list_window != 10**digits or digits > 19:

@@ -189,7 +189,7 @@ class AzureJobs:
             scan = ", ".join(sorted(missing)) if missing else "all groups"
             for job in self._call(
                 f"scan the newest {self.seed_scan_limit} jobs for seeds of {scan}",
-                lambda: self._scan_seeds(wanted, missing),
+                lambda: self._scan_seeds(wanted),
             ):
                 found.setdefault(job.name, job)
         return sorted(found.values(), key=lambda j: (j.created_at or _EPOCH, j.name))
@@ -198,12 +198,12 @@ class AzureJobs:
         jobs = self._ml.jobs.list(tag=TAG_GROUP)
         return [tj for job in jobs if (tj := _kept(job, wanted)) is not None]
 
-    def _scan_seeds(self, wanted: set[str] | None, missing: set[str] | None) -> list[TrainingJob]:
+    def _scan_seeds(self, wanted: set[str] | None) -> list[TrainingJob]:
         """The jobs of `wanted` groups among the first `seed_scan_limit` jobs the list returns.
 
         `jobs.list` promises no order (REST `Jobs_List` takes no `$orderby`), so the scan never
-        stops early on "every group seen": it reads up to the bound, and what it keeps is
-        ordered by creation time (then name), newest first.
+        stops early on "every group seen": it reads up to the bound, and `list_jobs` orders
+        what it keeps by creation time (then name).
         """
         kept: list[TrainingJob] = []
         seen = 0
@@ -217,7 +217,7 @@ class AzureJobs:
                     kept.append(tj)
             if seen >= self.seed_scan_limit:
                 break
-        return sorted(kept, key=lambda j: (j.created_at or _EPOCH, j.name), reverse=True)
+        return kept
 
     def get_job(self, name: str) -> TrainingJob | None:
         job = self._get(name)
@@ -475,7 +475,6 @@ def creatable_fields(model: type) -> list[str]:
 
 
 def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:
-    value = None
     if key in _AUTOML_DATA and str(getattr(job, "type", "")).lower() == "automl":
         current = getattr(job, key, None)
         if current is None and key != "training_data":
@@ -497,8 +496,7 @@ def _bind(job: Any, source: str, key: str, binding: JobInput) -> None:
         )
     old = getattr(current, "_data", current)
     mode = binding.mode or getattr(old, "mode", None)
-    value = Input(type=binding.type, path=binding.path, mode=mode)
-    _rebind(job, key, value)
+    _rebind(job, key, Input(type=binding.type, path=binding.path, mode=mode))
 
 
 def _rebind(job: Any, key: str, value: Input) -> None:

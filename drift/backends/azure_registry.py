@@ -342,14 +342,9 @@ class AzureRegistry:
         self._check_datastore(existing, name, container, identity_only=name != self.datastore_name)
 
     def new_datastore(
-        self,
-        name: str | None = None,
-        container: str | None = None,
-        principal: ServicePrincipal | None = None,
+        self, name: str, container: str, principal: ServicePrincipal | None
     ) -> AzureDataLakeGen2Datastore:
-        """The datastore drift creates when it is missing (the lake's by default)."""
-        if name is None:
-            name, container, principal = self.datastore_name, self.container, self._principal
+        """The datastore drift creates when `name` is missing."""
         credentials = None
         if principal is not None:
             credentials = ServicePrincipalConfiguration(
@@ -370,21 +365,13 @@ class AzureRegistry:
             credentials=credentials,
         )
 
-    def _find_datastore(self, name: str | None = None) -> Any | None:
+    def _find_datastore(self, name: str) -> Any | None:
         try:
-            return self._ml.datastores.get(name or self.datastore_name)
+            return self._ml.datastores.get(name)
         except ResourceNotFoundError:
             return None
 
-    def _check_datastore(
-        self,
-        store: Any,
-        name: str | None = None,
-        container: str | None = None,
-        identity_only: bool = False,
-    ) -> None:
-        name = name or self.datastore_name
-        container = container or self.container
+    def _check_datastore(self, store: Any, name: str, container: str, identity_only: bool) -> None:
         account = getattr(store, "account_name", None)
         found = getattr(store, "filesystem", None) or getattr(store, "container_name", None)
         if (account, found) != (self.account, container):

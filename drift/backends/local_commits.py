@@ -24,8 +24,18 @@ def read_commit_file(path: str | Path, limit: int | None = None) -> bytes:
     """A commit file's bytes, read with bounds: regular files only (a FIFO would block
     forever, `/dev/zero` never ends), at most `limit` bytes (default `MAX_COMMIT_BYTES`).
     FileNotFoundError as `open` raises it; `CommitReadError` naming the file for anything
-    else that is not a commit."""
-    limit = MAX_COMMIT_BYTES if limit is None else limit
+    else that is not a commit, or cannot be read (a symlink loop, no permission: retrying
+    changes nothing)."""
+    try:
+        return _read_bounded(path, MAX_COMMIT_BYTES if limit is None else limit)
+    except FileNotFoundError:
+        raise
+    except OSError as exc:
+        raise CommitReadError(f"{path}: cannot read commit: {exc.strerror or exc}") from None
+
+
+def _read_bounded(path: str | Path, limit: int) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; OSError as the OS raises it."""
     # O_NONBLOCK: opening a FIFO without a writer returns at once instead of waiting for one.
     fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_NOCTTY", 0))
     try:
@@ -62,13 +72,7 @@ class LocalCommits:
         return path
 
     def read_commit(self, table: str, version: int) -> bytes:
-        path = self._dir(table) / "_delta_log" / commit_file_name(version)
-        try:
-            return read_commit_file(path)
-        except FileNotFoundError:
-            raise
-        except OSError as exc:  # a symlink loop, no permission: retrying changes nothing here
-            raise CommitReadError(f"{path}: cannot read commit: {exc.strerror or exc}") from None
+        return read_commit_file(self._dir(table) / "_delta_log" / commit_file_name(version))
 
     def latest_version(self, table: str) -> int | None:
         """Highest commit in one directory listing, without replaying the log."""

@@ -127,6 +127,7 @@ def build_plan(
     for group in sorted(wanted - newest.keys()):
         plan.left_alone[group] = "no job follows {group}_{YYYYMMDDHHMMSS}_{random} for this prefix"
     by_input = {b.name: b.value for b in bindings}
+    ours = set(assets.values()) if assets else set()  # the table's own assets, never foreign
     for group, job in sorted(newest.items()):
         if wanted and group not in wanted:
             continue
@@ -135,7 +136,6 @@ def build_plan(
         # keeping the source it was cloned from.
         source_name = job.tags.get(TAG_SOURCE_JOB, job.name) if job.name == target else job.name
         bound = {name: inp for name, inp in job.inputs.items() if name in by_input}
-        ours = set(assets.values()) if assets else set()
         foreign = {
             n: a
             for n, inp in bound.items()

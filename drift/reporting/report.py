@@ -44,12 +44,7 @@ def print_report(console: Console, report: dict[str, Any]) -> None:
     if report.get("skipped"):
         _line(console, f"[yellow]skipped[/yellow]: {report['skipped']}")
         return
-    reg = report.get("registered") or {}
-    if report.get("dry_run") and report.get("would_register"):
-        state = "would register"
-    else:
-        state = "registered" if report.get("newly_registered") else "already registered"
-    _line(console, f"{state} version {report.get('data_asset_version')}: {_names(reg)}")
+    _line(console, _registered(report))
     plan = report.get("plan") or {}
     for group, reason in (plan.get("left_alone") or {}).items():
         _line(console, f"[dim]left alone[/dim] {group}: {reason}")
@@ -133,10 +128,19 @@ def print_demo(console: Console, steps: list[dict[str, Any]]) -> None:
         if rep.get("skipped"):
             _line(console, f"  [yellow]skipped[/yellow]  {rep['skipped']}")
             continue
-        reg = rep.get("registered") or {}
-        verb = "registered" if rep.get("newly_registered") else "already registered"
-        _line(console, f"  {verb} version {rep.get('data_asset_version')}: {_names(reg)}")
+        _line(console, "  " + _registered(rep))
         _print_rows(console, rep.get("retrained") or [], seen_jobs)
+
+
+def _registered(report: dict[str, Any]) -> str:
+    """What registration did: `registered`, `already registered` or, in a dry run, `would
+    register` the version, and the asset names (the line both printers show)."""
+    if report.get("dry_run") and report.get("would_register"):
+        state = "would register"
+    else:
+        state = "registered" if report.get("newly_registered") else "already registered"
+    names = _names(report.get("registered") or {})
+    return f"{state} version {report.get('data_asset_version')}: {names}"
 
 
 def _names(registered: dict[str, str]) -> str:
