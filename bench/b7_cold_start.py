@@ -78,7 +78,8 @@ print(json.dumps({{
 
 def probe(target: str, root: Path = ROOT) -> Json:
     """Import `target` in a fresh interpreter at `root`; its time, peak memory and modules."""
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(root), _pythonpath()]))}
+    path = os.pathsep.join(filter(None, [str(root), os.environ.get("PYTHONPATH", "")]))
+    env = {**os.environ, "PYTHONPATH": path}
     out = subprocess.run(
         [sys.executable, "-c", _PROBE.format(target=target, heavy=HEAVY)],
         cwd=root,
@@ -91,10 +92,6 @@ def probe(target: str, root: Path = ROOT) -> Json:
     if out.returncode != 0:
         raise RuntimeError(f"import {target} failed:\n{out.stderr[-2000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])
-
-
-def _pythonpath() -> str:
-    return os.environ.get("PYTHONPATH", "")
 
 
 def repeats(quick: bool) -> int:
@@ -157,7 +154,3 @@ def _figures(samples: list[Json]) -> Json:
         "maxrss_mib": statistics.median(s["maxrss_mib"] for s in samples),
         "modules": statistics.median(s["modules"] for s in samples),
     }
-
-
-def run(quick: bool) -> Json:
-    return measure(quick)

@@ -233,7 +233,7 @@ def _summary_rows(bench: Json) -> list[list[str]]:
     if "B8" in bench:
         r8 = bench["B8"]
         top = max(r8["parameters"]["refresh_delays_s"])
-        by = {(x["refresh_delay_s"], x["path"]): x for x in r8["rows"]}
+        by = _b8_rows(r8)
         rows.append(
             [
                 "B8",
@@ -515,8 +515,13 @@ def _b7(r: Json) -> list[str]:
     return out
 
 
+def _b8_rows(r: Json) -> dict[tuple[int, str], Json]:
+    """B8's rows by (refreshDelay, "poll" or "event")."""
+    return {(x["refresh_delay_s"], x["path"]): x for x in r["rows"]}
+
+
 def _b8(r: Json) -> list[str]:
-    by = {(x["refresh_delay_s"], x["path"]): x for x in r["rows"]}
+    by = _b8_rows(r)
     rows = []
     for delay in r["parameters"]["refresh_delays_s"]:
         poll, event = by[delay, "poll"], by[delay, "event"]
@@ -806,7 +811,7 @@ def _p7(plt: Any, r: Json) -> Any:
 
 def _p8(plt: Any, r: Json) -> Any:
     delays = r["parameters"]["refresh_delays_s"]
-    by = {(x["refresh_delay_s"], x["path"]): x for x in r["rows"]}
+    by = _b8_rows(r)
     fig, (a, b) = plt.subplots(1, 2, figsize=(10, 3.6))
     for path, color, label in (
         ("poll", BASE, "polling alone"),

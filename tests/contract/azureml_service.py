@@ -240,15 +240,14 @@ class AzureService:
         parts = [unquote(p) for p in r.path.strip("/").split("/")] if r.path.strip("/") else []
         if not parts and r.method == "GET":  # the workspace itself
             body = recorded_response("workspace_and_compute.json", path_end="/workspaces/00000")
-            return Reply(200, _moved(body, "00000", WORKSPACE))
+            return Reply(200, _renamed(body, WORKSPACE))
         if parts[:1] == ["computes"] and len(parts) == 2 and r.method == "GET":
             if parts[1] not in self.computes:
                 return Reply(404, error_body("UserError", f"compute {parts[1]} not found"))
             return Reply(
                 200,
-                _moved(
+                _renamed(
                     recorded_response("workspace_and_compute.json", path_end="/cpu-cluster"),
-                    "cpu-cluster",
                     parts[1],
                 ),
             )
@@ -558,7 +557,8 @@ def _key_bearing(r: Seen) -> bool:
     return fetches_key or uses_key
 
 
-def _moved(body: dict[str, Any], old: str, new: str) -> dict[str, Any]:
+def _renamed(body: dict[str, Any], new: str) -> dict[str, Any]:
+    """A copy of a recorded body under another name."""
     out = copy.deepcopy(body)
     out["name"] = new
     return out

@@ -12,7 +12,7 @@ from azure.storage.blob import BlobServiceClient, ExponentialRetry
 from drift.backends.azure_clients import blob_service, ml_client
 from drift.backends.azure_errors import RetryPolicy, Where
 from drift.backends.azure_jobs import AzureJobs
-from drift.backends.azure_registry import AzureRegistry, forget_checked_datastores
+from drift.backends.azure_registry import AzureRegistry
 from drift.domain.config import AzureMLWorkspace
 from tests.contract.azureml_service import (
     ACCOUNT,
@@ -34,11 +34,11 @@ NO_WAIT = RetryPolicy(attempts=6, max_seconds=600, base_delay=0.0, max_delay=0.0
 
 @pytest.fixture
 def service() -> Iterator[AzureService]:
-    forget_checked_datastores()
+    """The service, with azure-core's default transport routed to it. (The root conftest's
+    autouse fixture resets the registry's per-process datastore checks before each test.)"""
     svc = AzureService()
     with svc.intercept_default_transport():
         yield svc
-    forget_checked_datastores()
 
 
 def clients(service: AzureService, stacked: bool = False) -> tuple[Any, Any]:

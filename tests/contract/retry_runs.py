@@ -22,7 +22,7 @@ from drift.durable import activities as act
 from drift.durable.orchestration import SERVICE_RETRY
 from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import AzureService, Fault, flaky, persistent
-from tests.contract.workspace import DATA_VERSION, seed, services
+from tests.contract.workspace import DATA_VERSION, seed, services, submit_args
 
 DURABLE_ATTEMPTS = SERVICE_RETRY.max_number_of_attempts
 OPERATIONS = ("register", "plan", "submit", "poll", "cancel")
@@ -112,8 +112,7 @@ def _steps(service: AzureService, ws: Services, run: Run) -> None:
     plan = must("plan", act.plan_retraining, {"data_version": DATA_VERSION})
     names = {}
     for job in plan["jobs"]:
-        args = {k: job[k] for k in ("source_job", "job_name", "inputs", "tags")}
-        names[job["group"]] = must("submit", act.submit_job, args)["job"]
+        names[job["group"]] = must("submit", act.submit_job, submit_args(job))["job"]
     for group, name in sorted(names.items()):
         service.set_status(name, "Running")
         must("poll", act.job_state, {"job": name})
@@ -154,7 +153,7 @@ def _arrange(service: AzureService, ws: Services, op: str) -> str | None:
     if op in ("plan", "submit"):
         service.jobs.pop(job["job_name"], None)
         return str(job["job_name"]) if op == "submit" else None
-    name = act.submit_job(ws, {k: job[k] for k in ("source_job", "job_name", "inputs", "tags")})
+    name = act.submit_job(ws, submit_args(job))
     service.set_status(name["job"], "Running")
     return str(name["job"])
 
@@ -175,7 +174,7 @@ def _submit_named(name: str | None) -> Callable[[Services, Any], Any]:
     def submit(ws: Services, _: Any) -> Any:
         plan = act.plan_retraining(ws, {"data_version": DATA_VERSION})
         job = next(j for j in plan["jobs"] if j["job_name"] == name)
-        return act.submit_job(ws, {k: job[k] for k in ("source_job", "job_name", "inputs", "tags")})
+        return act.submit_job(ws, submit_args(job))
 
     return submit
 

@@ -21,7 +21,15 @@ from drift.durable import activities as act
 from drift.wiring.bootstrap import Services
 from tests.contract.azureml_service import WS_PATH, AzureService, Seen, recorded_response
 from tests.contract.conftest import make_jobs
-from tests.contract.workspace import AUTOML, COMMAND, DATA_VERSION, PIPELINE, seed, services
+from tests.contract.workspace import (
+    AUTOML,
+    COMMAND,
+    DATA_VERSION,
+    PIPELINE,
+    seed,
+    services,
+    submit_args,
+)
 
 ASSETS = f"{WS_PATH}/data"
 
@@ -43,8 +51,7 @@ def planned(ws: Services, service: AzureService) -> dict[str, dict[str, Any]]:
 
 
 def submit(ws: Services, job: dict[str, Any]) -> str:
-    args = {k: job[k] for k in ("source_job", "job_name", "inputs", "tags")}
-    return act.submit_job(ws, args)["job"]
+    return act.submit_job(ws, submit_args(job))["job"]
 
 
 def put_body(service: AzureService, name: str) -> dict[str, Any]:

@@ -52,6 +52,11 @@ def seed(service: AzureService) -> None:
     service.seed_job(recorded_response("job_automl_completed.json"), AUTOML)
 
 
+def submit_args(job: dict[str, Any]) -> dict[str, Any]:
+    """The `submit_job` activity's arguments for one job of a plan."""
+    return {k: job[k] for k in ("source_job", "job_name", "inputs", "tags")}
+
+
 class LakeCommits:
     """The commit store of one Delta table in the lake: one data-changing commit."""
 

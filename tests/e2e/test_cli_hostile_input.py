@@ -14,20 +14,15 @@ from typer.testing import CliRunner
 from drift.backends import local_commits
 from drift.entrypoints.cli import app
 from drift.entrypoints.demo import customers
-from tests.e2e.test_cli import commit_file, make_project
+from tests.e2e.test_cli import commit_file, make_project, one_error_line
 
 pytestmark = pytest.mark.e2e
 runner = CliRunner()
 
 
 def bad_input(*args: str) -> str:
-    """Run the CLI, expect exit 2 and one error line; return that line."""
-    result = runner.invoke(app, list(args))
-    assert result.exit_code == 2, (result.exit_code, result.output, result.exception)
-    assert "Traceback" not in result.output
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
-    return lines[0]
+    """Run the CLI, expect exit 2 and one error line (test_cli.one_error_line); return it."""
+    return one_error_line(runner.invoke(app, list(args)))
 
 
 def project_with_commit(tmp_path: Path) -> tuple[Path, Path]:

@@ -68,22 +68,24 @@ def published_version(out: str) -> str:
     return line.split("=", 1)[1]
 
 
-def test_a_failed_retraining_fails_the_wheel_task(tmp_path: Path) -> None:
-    config = make_project(tmp_path, command="python -c \"import sys; sys.exit('bad data')\"")
+def register_then_retrain(config: Path) -> subprocess.CompletedProcess:
+    """The bundle's two tasks in order, the version the first publishes handed to the second;
+    the registration must pass."""
     registrator, retrainer = bundle_tasks().values()
     registered = run_task(registrator, config)
     assert registered.returncode == 0, registered.stderr
-    retrained = run_task(retrainer, config, published_version(registered.stdout))
+    return run_task(retrainer, config, published_version(registered.stdout))
+
+
+def test_a_failed_retraining_fails_the_wheel_task(tmp_path: Path) -> None:
+    config = make_project(tmp_path, command="python -c \"import sys; sys.exit('bad data')\"")
+    retrained = register_then_retrain(config)
     assert retrained.returncode == 1, retrained.stdout + retrained.stderr
     assert '"status": "Failed"' in retrained.stdout
 
 
 def test_a_completed_retraining_passes_the_wheel_task(tmp_path: Path) -> None:
-    config = make_project(tmp_path)
-    registrator, retrainer = bundle_tasks().values()
-    registered = run_task(registrator, config)
-    assert registered.returncode == 0, registered.stderr
-    retrained = run_task(retrainer, config, published_version(registered.stdout))
+    retrained = register_then_retrain(make_project(tmp_path))
     assert retrained.returncode == 0, retrained.stdout + retrained.stderr
     assert '"status": "Completed"' in retrained.stdout
 

@@ -983,17 +983,6 @@ def test_hook_needs_only_what_main_outputs(script: Path, template: Path) -> None
     assert "AZURE_CLIENT_ID" not in outputs
 
 
-@pytest.fixture
-def fake_az(tmp_path: Path) -> Path:
-    """An `az` that records its arguments and succeeds."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    az = bin_dir / "az"
-    az.write_text('#!/bin/sh\necho "$@" >> "$AZ_LOG"\n')
-    az.chmod(0o755)
-    return bin_dir
-
-
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000001/resourceGroups"
 HOOK_ENV = {
     "AZURE_SUBSCRIPTION_ID": "00000000-0000-0000-0000-000000000001",

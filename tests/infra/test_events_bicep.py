@@ -7,8 +7,6 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import pytest
-
 from drift.backends import publish
 from drift.domain.plan import TAG_MANAGED
 from drift.domain.types import TERMINAL_STATES
@@ -34,17 +32,6 @@ from tests.infra.test_bicep import (
 JOBS = INFRA / "ml-job-events.bicep"
 JOBS_HOOK = HOOKS / "job-events.sh"
 TOPIC = INFRA / "app" / "drift-events-topic.bicep"
-
-
-@pytest.fixture
-def fake_az(tmp_path: Path) -> Path:
-    """An `az` that records its arguments and succeeds (as in test_bicep.py)."""
-    bin_dir = tmp_path / "bin"
-    bin_dir.mkdir()
-    az = bin_dir / "az"
-    az.write_text('#!/bin/sh\necho "$@" >> "$AZ_LOG"\n')
-    az.chmod(0o755)
-    return bin_dir
 
 
 def test_job_status_subscription_filters_to_drifts_finished_jobs() -> None:
