@@ -22,7 +22,6 @@ from drift.backends.azure_registry import (
     DatastoreMismatch,
     NotRemote,
     ServicePrincipal,
-    forget_checked_datastores,
 )
 from drift.backends.local_commits import LocalCommits
 from drift.domain.config import Parameters
@@ -58,11 +57,6 @@ MLTABLES = (
 ASSET = "seat_spinning_features"
 FOLDER = "seat_spinning_features_folder"
 SECRET = "s3cr3t-value-never-shown"
-
-
-@pytest.fixture(autouse=True)
-def _fresh_process() -> None:
-    forget_checked_datastores()
 
 
 @pytest.fixture
